@@ -1,0 +1,175 @@
+"""Count: the per-layer records of a model and everything totalled from them.
+
+``Count`` holds records (built by the composer) and derives totals, the model's
+dims and its validity conditions. ``subs`` binds dims to values by *name* and
+returns another ``Count``; it checks the values first (positive integers, known
+dims, every validity condition). Rendering lives in :mod:`symcount.report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Expr
+
+from .dims import Condition, condition_text, decided
+from .errors import SubstitutionError
+from .layer import LayerRecord
+
+
+def _flatten(relation):
+    return relation.args if isinstance(relation, sympy.And) else (relation,)
+
+
+def strongest(records, mapping) -> tuple[Condition, ...]:
+    """Merge the records' conditions: decided ones dropped, one entry per relation,
+    and per dim only the largest lower bound ``dim >= k``."""
+    first: dict = {}
+    for record in records:
+        for cond in record.conditions:
+            relation = cond.relation.xreplace(mapping) if mapping else cond.relation
+            for part in _flatten(relation):
+                if decided(part) is not True:
+                    first.setdefault(part, cond.needed_by)
+    bounds: dict = {}
+    for rel in first:
+        if isinstance(rel, sympy.GreaterThan) and rel.lhs.is_Symbol and rel.rhs.is_Integer:
+            if rel.lhs not in bounds or rel.rhs > bounds[rel.lhs].rhs:
+                bounds[rel.lhs] = rel
+    kept = []
+    for rel, needed_by in first.items():
+        if isinstance(rel, sympy.GreaterThan) and rel.lhs in bounds and bounds[rel.lhs] is not rel:
+            continue
+        kept.append(Condition(rel, needed_by))
+    return tuple(kept)
+
+
+def _sum(values) -> Expr:
+    return sympy.Add(*values)
+
+
+@dataclass(frozen=True)
+class Count:
+    """Parameter counts, shapes and costs of a model, as SymPy expressions.
+
+    ``layers`` are :class:`~symcount.layer.LayerRecord` s in model order.
+    ``values`` are the dims bound so far (by name); ``symbolic`` is the count before
+    any binding (reports show the formula beside the number).
+    """
+
+    name: str
+    layers: tuple[LayerRecord, ...]
+    dims: tuple[sympy.Symbol, ...]
+    values: dict = field(default_factory=dict)
+    symbolic: "Count | None" = None
+
+    # -- totals ------------------------------------------------------------------
+
+    def _total(self, attribute: str) -> Expr:
+        return _sum(getattr(r, attribute) for r in self.layers if r.counted)
+
+    @property
+    def total(self) -> Expr:
+        """All parameters: Keras's ``count_params()``; torch's ``sum(p.numel())``."""
+        return self._total("params")
+
+    @property
+    def trainable(self) -> Expr:
+        return self._total("trainable")
+
+    @property
+    def non_trainable(self) -> Expr:
+        return self._total("non_trainable")
+
+    @property
+    def buffers(self) -> Expr:
+        """torch buffers (running statistics): reported, never parameters."""
+        return self._total("buffers")
+
+    @property
+    def macs(self) -> Expr:
+        """Multiply-accumulates of one forward pass of one example."""
+        return _sum(r.macs for r in self.layers)
+
+    @property
+    def output_shape(self):
+        return self.layers[-1].output_shape if self.layers else ()
+
+    @property
+    def free_dims(self) -> tuple[sympy.Symbol, ...]:
+        """The dims not yet bound to a value."""
+        return tuple(d for d in self.dims if d.name not in self.values)
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """The validity conditions of the closed form still undecided at the bound values.
+
+        Each relation appears once, with the first layer that imposed it; for a dim
+        with several lower bounds (``H >= 3``, ``H >= 32``) only the strongest is kept.
+        """
+        return strongest(self.layers, self._mapping())
+
+    # -- substitution ---------------------------------------------------------------
+
+    def _mapping(self) -> dict:
+        by_name = {d.name: d for d in self.dims}
+        return {by_name[n]: sympy.Integer(v) for n, v in self.values.items() if n in by_name}
+
+    def subs(self, values: dict | None = None, **kwargs) -> "Count":
+        """Bind dims to positive integers, by name: ``count.subs(H=256, classes=9)``.
+
+        Raises :class:`SubstitutionError` for an unknown dim, a value that is not a
+        positive integer, or values that break a validity condition of the closed form
+        (naming the condition, the layers that need it and the values).
+        """
+        given = {**(values or {}), **kwargs}
+        known = {d.name: d for d in self.dims}
+        for name, value in given.items():
+            key = name.name if isinstance(name, sympy.Symbol) else name
+            if key not in known:
+                listed = ", ".join(known) or "none"
+                raise SubstitutionError(f"{self.name}: unknown dim {key!r}. The model's dims are: {listed}")
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise SubstitutionError(
+                    f"{self.name}: {key} must be a positive integer. Received: {key}={value!r}"
+                )
+        given = {(k.name if isinstance(k, sympy.Symbol) else k): int(v) for k, v in given.items()}
+        all_values = {**self.values, **given}
+        base = self.symbolic or self
+        mapping = {known[n]: sympy.Integer(v) for n, v in all_values.items()}
+        current = ", ".join(f"{n}={v}" for n, v in all_values.items())
+        for record in base.layers:
+            for cond in record.conditions:
+                if decided(cond.relation.xreplace(mapping)) is False:
+                    raise SubstitutionError(
+                        f"{self.name} › {record.name} ({record.type}): the closed form needs "
+                        f"{condition_text(cond.relation)}, which these values break. Current values: {current}"
+                    )
+        layers = tuple(r.subs(mapping) for r in base.layers)
+        return Count(self.name, layers, base.dims, all_values, base)
+
+    def evaluate(self, what: str = "total") -> int | Expr:
+        """A total as a Python int when every dim is bound, else the expression."""
+        expr = getattr(self, what)
+        return int(expr) if expr.is_Integer else expr
+
+    def lambdify(self, what: str = "total", modules: str | Sequence = "math"):
+        """A fast function of the free dims (in ``free_dims`` order) for ``what``
+        (``total``, ``trainable``, ``non_trainable``, ``macs``)."""
+        return sympy.lambdify(self.free_dims, getattr(self, what), modules=modules)
+
+    # -- rendering (delegated) ----------------------------------------------------------
+
+    def summary(self) -> str:
+        """The Keras-style table with a formula column and a number column."""
+        from .report.text import summary
+
+        return summary(self)
+
+    def to_json(self) -> dict:
+        """The ``symcount count --json`` object."""
+        from .report.jsonout import to_json
+
+        return to_json(self)

@@ -1,0 +1,239 @@
+"""Dimension symbols and the shape arithmetic every front end shares.
+
+A dim is a SymPy ``Symbol`` that is integer and positive, so ``floor``, ``Max``
+and comparisons simplify without special cases. The convolution and pooling
+length rules live here once; Keras and torch layers call them with their own
+argument names (Keras ``operation_utils.compute_conv_output_shape`` and
+``compute_pooling_output_shape``; torch ``Conv2d``/``MaxPool2d`` docs).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sympy
+from sympy import Expr, Integer
+
+from .errors import ArgumentError
+
+#: user-chosen LaTeX names, by dim name (``sc.dim("V", latex=r"\lvert V \rvert")``)
+LATEX_NAMES: dict[str, str] = {}
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def dim(name: str, latex: str | None = None) -> sympy.Symbol:
+    """A dimension symbol: ``Symbol(name, integer=True, positive=True)``.
+
+    ``latex`` overrides how reports print it (default: ``d_model`` prints as
+    ``d_{\\mathrm{model}}``, Greek names as Greek letters).
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ArgumentError(
+            f"A dim name must be an identifier (letters, digits, underscores). Received: name={name!r}"
+        )
+    if latex is not None:
+        LATEX_NAMES[name] = latex
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+def dims(names: str | Iterable[str]) -> tuple[sympy.Symbol, ...]:
+    """Several dims at once: ``H, W, classes = dims("H W classes")``."""
+    if isinstance(names, str):
+        names = names.replace(",", " ").split()
+    return tuple(dim(n) for n in names)
+
+
+def is_dim_value(value) -> bool:
+    """Whether ``value`` can stand for a size: an int (not bool) or a SymPy expression."""
+    return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, Expr)
+
+
+def as_expr(value, what: str) -> Expr:
+    """Convert a size argument to a SymPy expression; ``what`` names it in errors.
+
+    Accepts ints, SymPy integers and expressions whose free symbols are dims.
+    Rejects floats, strings and booleans: sizes are exact.
+    """
+    if isinstance(value, bool) or not is_dim_value(value):
+        raise ArgumentError(
+            f"{what} must be a positive integer or an expression in dims. "
+            f"Received: {value!r} ({type(value).__name__})"
+        )
+    expr = Integer(value) if isinstance(value, int) else value
+    if expr.is_number and not expr.is_integer:
+        raise ArgumentError(f"{what} must be an integer. Received: {value!r}")
+    if expr.is_number and expr <= 0:
+        raise ArgumentError(f"{what} must be positive. Received: {value!r}")
+    return expr
+
+
+def as_tuple(value, n: int, what: str) -> tuple[Expr, ...]:
+    """An int/expression or a length-``n`` sequence of them, as a tuple of ``n``
+    expressions (Keras ``standardize_tuple``)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ArgumentError(
+                f"{what} must be an integer or a tuple of {n} integers. Received: {value!r}"
+            )
+        return tuple(as_expr(v, what) for v in value)
+    return (as_expr(value, what),) * n
+
+
+def _exact(value) -> Expr:
+    """An int as a SymPy ``Integer`` (so ``/`` stays exact); expressions unchanged."""
+    return Integer(value) if isinstance(value, int) else value
+
+
+def product(values: Iterable) -> Expr:
+    """The product of sizes, as a SymPy expression (1 for none)."""
+    return sympy.Mul(*values)
+
+
+def floor_div(numer: Expr, divisor) -> Expr:
+    """``floor(numer / divisor)`` for a positive integer ``divisor``, nested floors merged.
+
+    ``floor((floor(x) + m) / s) = floor((x + m) / s)`` for integer ``m`` and positive
+    integer ``s``, so a chain of strided layers stays one floor:
+    ``floor((floor((H - 5)/3) - 3)/2)`` becomes ``floor((H - 14)/6)``.
+    """
+    divisor = _exact(divisor)
+    const, rest = sympy.expand(numer).as_coeff_Add()
+    if isinstance(rest, sympy.floor) and const.is_integer:
+        return sympy.floor((rest.args[0] + const) / divisor)
+    return sympy.floor(numer / divisor)
+
+
+def conv_length(n: Expr, kernel: Expr, stride: Expr = 1, dilation: Expr = 1, pad: Expr = 0) -> Expr:
+    """Output length of a convolution or pooling window over ``n`` positions.
+
+    ``floor((n + pad - dilation*(kernel - 1) - 1) / stride) + 1`` where ``pad`` is the
+    total padding added (torch: ``2*padding``; Keras ``valid``: 0). This is torch's
+    ``Conv2d``/``MaxPool2d`` rule and Keras's ``valid`` rule; pooling is the
+    ``dilation = 1`` case.
+    """
+    return floor_div(n + pad - dilation * (kernel - 1) - 1, stride) + 1
+
+
+def same_length(n: Expr, stride: Expr = 1) -> Expr:
+    """Keras ``padding="same"``: ``floor((n - 1) / strides) + 1``, i.e. ``ceil(n / strides)``."""
+    return floor_div(n - 1, stride) + 1
+
+
+def keras_conv_length(n: Expr, kernel: Expr, stride: Expr, padding: str, dilation: Expr = 1) -> Expr:
+    """Keras ``compute_conv_output_shape`` for one spatial axis (``valid`` or ``same``)."""
+    if padding == "same":
+        return same_length(n, stride)
+    return conv_length(n, kernel, stride, dilation)
+
+
+# ---------------------------------------------------------------------------
+# Validity conditions
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition a closed form needs (``H >= 3``, ``Eq(Mod(C, groups), 0)``).
+
+    ``relation`` is a SymPy relational; ``needed_by`` names the layer(s) that impose it.
+    """
+
+    relation: sympy.Basic
+    needed_by: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return condition_text(self.relation)
+
+
+def condition_text(relation) -> str:
+    """``H >= 3``; ``C % groups == 0`` for divisibility."""
+    if isinstance(relation, sympy.Eq) and isinstance(relation.lhs, sympy.Mod) and relation.rhs == 0:
+        return f"{relation.lhs.args[0]} % {relation.lhs.args[1]} == 0"
+    return str(relation)
+
+
+def at_least(expr: Expr, k) -> sympy.Basic:
+    """The condition ``expr >= k`` as the plainest relation SymPy can decide.
+
+    Floors are peeled off exactly for integer ``k``: ``floor(X) + c >= k`` iff
+    ``X >= k - c``, and ``a*X >= m`` iff ``X >= ceiling(m / a)`` for integer-valued X.
+    ``floor((H - 3)/3) + 1 >= 1`` becomes ``H >= 3``. Returns ``sympy.true``,
+    ``sympy.false`` or a relational in the dims.
+    """
+    expr, k = sympy.expand(expr), sympy.Integer(k)
+    if isinstance(expr, sympy.Mul) and all(f.is_integer for f in expr.args) and not expr.args[0].is_number:
+        # a product of sizes (Flatten): each factor >= 1, each already a size of an earlier layer
+        return sympy.And(*(at_least(f, 1) for f in expr.args))
+    for _ in range(64):  # each pass strips one floor or one denominator
+        const, rest = expr.as_coeff_Add()
+        if rest == 0:
+            return sympy.true if const >= k else sympy.false
+        coeff, term = rest.as_coeff_Mul()
+        if coeff.is_positive and term.is_integer:
+            bound = sympy.ceiling((k - const) / coeff)
+        else:
+            bound = None
+        if bound is not None and isinstance(term, sympy.floor):
+            expr, k = sympy.expand(term.args[0]), bound  # floor(X) >= b  iff  X >= b
+            continue
+        if bound is not None and isinstance(term, sympy.ceiling):
+            expr, k = sympy.expand(term.args[0]), bound - 1  # ceil(X) >= b iff X > b - 1
+            return _greater(expr, k)
+        numer, denom = sympy.fraction(sympy.together(expr - k))
+        if denom != 1 and denom.is_positive and denom.is_number:
+            expr, k = sympy.expand(numer), Integer(0)
+            continue
+        if bound is not None and term.is_Symbol:
+            return term >= bound
+        return expr >= k
+    return expr >= k
+
+
+def _greater(expr, k):
+    """``expr > k`` for a real ``expr``: strip a denominator, else return the relation."""
+    numer, denom = sympy.fraction(sympy.together(expr - k))
+    if denom.is_number and denom.is_positive and numer.is_integer:
+        return at_least(numer, 1)
+    return expr > k
+
+
+def divisible(numer: Expr, denom: Expr) -> sympy.Basic:
+    """``numer`` divisible by ``denom``: ``true``, ``false``, or ``Eq(Mod(numer, denom), 0)``."""
+    rem = sympy.Mod(numer, denom)
+    if rem.is_number:
+        return sympy.true if rem == 0 else sympy.false
+    return sympy.Eq(rem, 0, evaluate=False)
+
+
+def decided(relation) -> bool | None:
+    """True/False when SymPy decides the relation from the dims' assumptions, else None."""
+    if relation is sympy.true or relation is True:
+        return True
+    if relation is sympy.false or relation is False:
+        return False
+    if isinstance(relation, sympy.Eq) and isinstance(relation.lhs, sympy.Mod):
+        val = relation.lhs
+        return None if not val.is_number else bool(val == relation.rhs)
+    try:
+        value = relation.doit() if hasattr(relation, "doit") else relation
+    except TypeError:
+        return None
+    if value is sympy.true:
+        return True
+    if value is sympy.false:
+        return False
+    return None
+
+
+def size_text(shape: Sequence) -> str:
+    """``(None, 254, 254, 32)`` the way Keras prints shapes."""
+    parts = ["None" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def prod_int(values: Iterable[int]) -> int:
+    return math.prod(values)

@@ -1,0 +1,145 @@
+"""A small, safe parser for size expressions in architecture files.
+
+Accepts only integers, declared dim names, ``+ - * / // ** ^`` and parentheses —
+``"4*d_model"``, ``"d_model // n_head"``, ``"(H - 1) / 2"`` — and builds SymPy
+expressions with SymPy's own operators. Nothing is passed to ``eval``, ``exec`` or
+``sympify``; anything else (quotes, dots, calls, attribute access) is a
+:class:`SpecError` that points at the offending character.
+
+Grammar (usual precedence, ``**``/``^`` right-associative)::
+
+    expr  := term (("+" | "-") term)*
+    term  := unary (("*" | "/" | "//") unary)*
+    unary := ("+" | "-") unary | power
+    power := atom (("**" | "^") unary)?
+    atom  := INTEGER | NAME | "(" expr ")"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import sympy
+
+from .errors import SpecError
+
+_TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|//|[-+*/^()]))")
+MAX_DIGITS = 30  # literals longer than this are not sizes
+MAX_EXPONENT = 64  # a constant exponent above this is not a size either
+
+
+def tokenize(text: str) -> list[tuple[str, str, int]]:
+    """``(kind, text, position)`` tokens; a character outside the grammar is an error."""
+    tokens, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if not match:
+            raise SpecError(
+                f"unexpected character {text[pos:].lstrip()[0]!r} at position "
+                f"{pos + len(text[pos:]) - len(text[pos:].lstrip())} in expression {text!r}: "
+                "only integers, dim names, + - * / // ** ^ and parentheses are allowed"
+            )
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind), match.start(kind)))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str, names: Mapping[str, sympy.Expr]):
+        self.text, self.names = text, names
+        self.tokens = tokenize(text)
+        self.i = 0
+
+    def error(self, what: str) -> SpecError:
+        return SpecError(f"{what} in expression {self.text!r}")
+
+    def peek(self):
+        return self.tokens[self.i] if self.i < len(self.tokens) else (None, None, len(self.text))
+
+    def take(self, *ops):
+        kind, text, _ = self.peek()
+        if kind == "op" and text in ops:
+            self.i += 1
+            return text
+        return None
+
+    def parse(self) -> sympy.Expr:
+        if not self.tokens:
+            raise self.error("empty expression")
+        value = self.expr()
+        kind, text, pos = self.peek()
+        if kind is not None:
+            raise self.error(f"unexpected {text!r} at position {pos}")
+        return value
+
+    def expr(self):
+        value = self.term()
+        while op := self.take("+", "-"):
+            value = value + self.term() if op == "+" else value - self.term()
+        return value
+
+    def term(self):
+        value = self.unary()
+        while op := self.take("*", "//", "/"):
+            right = self.unary()
+            if op == "*":
+                value = value * right
+                continue
+            if right.is_zero:
+                raise self.error("division by zero")
+            value = sympy.floor(value / right) if op == "//" else value / right
+        return value
+
+    def unary(self):
+        if op := self.take("+", "-"):
+            operand = self.unary()
+            return operand if op == "+" else -operand
+        return self.power()
+
+    def power(self):
+        base = self.atom()
+        if self.take("**", "^"):
+            exponent = self.unary()
+            if exponent.is_number and abs(exponent) > MAX_EXPONENT:
+                raise self.error(f"exponent {exponent} is too large for a size")
+            if base.is_zero and exponent.is_number and exponent < 0:
+                raise self.error("division by zero")
+            return base**exponent
+        return base
+
+    def atom(self):
+        kind, text, pos = self.peek()
+        if kind == "int":
+            self.i += 1
+            if len(text) > MAX_DIGITS:
+                raise self.error(f"integer literal of {len(text)} digits is too long for a size")
+            return sympy.Integer(int(text))
+        if kind == "name":
+            self.i += 1
+            if text not in self.names:
+                known = ", ".join(self.names) or "none"
+                raise self.error(f"unknown name {text!r} (declared dims: {known})")
+            return self.names[text]
+        if self.take("("):
+            value = self.expr()
+            if not self.take(")"):
+                raise self.error(f"missing ')' at position {self.peek()[2]}")
+            return value
+        if kind is None:
+            raise self.error("unexpected end")
+        raise self.error(f"unexpected {text!r} at position {pos}")
+
+
+def parse_expression(text: str, names: Mapping[str, sympy.Expr]) -> sympy.Expr:
+    """Parse ``text`` into a SymPy expression over ``names`` (dim name → symbol)."""
+    if not isinstance(text, str):
+        raise SpecError(f"an expression must be a string. Received: {text!r}")
+    return _Parser(text, names).parse()
+
+
+def is_identifier(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text))

@@ -1,0 +1,94 @@
+"""Keras core layers: ``InputLayer``/``Input``, ``Dense``, ``Activation``, ``Dropout``."""
+
+from __future__ import annotations
+
+import sympy
+
+from ..dims import as_expr, size_text
+from ..errors import ArgumentError
+from ..layer import Layer, Weight, positions
+from .activations import check_activation
+
+
+class InputLayer(Layer):
+    """Keras ``InputLayer(shape, batch_size=None, name=None)``: the model's input.
+
+    ``shape`` excludes the batch axis; the output shape is ``(batch_size, *shape)``
+    with ``None`` for an unspecified batch. No weights.
+    """
+
+    def __init__(self, shape=None, batch_size=None, name=None):
+        super().__init__(name)
+        if not isinstance(shape, (list, tuple)) or not shape:
+            raise ArgumentError(
+                f"Input: shape must be a non-empty tuple of sizes (without the batch axis). Received: shape={shape!r}"
+            )
+        self.shape = tuple(as_expr(s, f"Input shape[{i}]") for i, s in enumerate(shape))
+        self.batch_size = None if batch_size is None else as_expr(batch_size, "Input batch_size")
+
+    @property
+    def batch_shape(self):
+        return (self.batch_size, *self.shape)
+
+    def output_shape(self, shape):
+        return self.batch_shape
+
+
+def Input(shape=None, batch_size=None, name=None) -> InputLayer:
+    """Keras ``Input(shape)``: ``Sequential([Input((H, W, 3)), …])``."""
+    return InputLayer(shape=shape, batch_size=batch_size, name=name)
+
+
+class Dense(Layer):
+    """Keras ``Dense``: ``activation(inputs @ kernel + bias)`` on the last axis.
+
+    Weights: ``kernel (n_in, units)``, ``bias (units,)`` when ``use_bias``.
+    Output: the input shape with its last axis replaced by ``units``.
+    MACs: ``n_in · units`` per position (every axis but batch and last).
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, name=None):
+        super().__init__(name)
+        self.units = as_expr(units, "Dense units")
+        self.activation = check_activation(activation, "Dense")
+        self.use_bias = bool(use_bias)
+
+    def requirements(self, shape):
+        self.expect_min_rank(shape, 2)
+        return ()
+
+    def weights(self, shape):
+        yield Weight("kernel", (shape[-1], self.units))
+        if self.use_bias:
+            yield Weight("bias", (self.units,))
+
+    def output_shape(self, shape):
+        return (*shape[:-1], self.units)
+
+    def macs(self, shape):
+        return positions(shape) * shape[-1] * self.units
+
+
+class Activation(Layer):
+    """Keras ``Activation(activation)``: elementwise, no weights, same shape."""
+
+    def __init__(self, activation, name=None):
+        super().__init__(name)
+        self.activation = check_activation(activation, "Activation")
+
+
+class Dropout(Layer):
+    """Keras ``Dropout(rate)``: no weights, same shape; ``0 <= rate <= 1`` as Keras checks."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, name=None):
+        super().__init__(name)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, sympy.Rational)) or not 0 <= rate <= 1:
+            raise ArgumentError(
+                f"Dropout: invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+                f"Received: rate={rate!r}"
+            )
+        self.rate = rate
+
+
+def describe(shape) -> str:
+    return size_text(shape)

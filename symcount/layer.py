@@ -1,0 +1,306 @@
+"""The Layer base: a layer declares its weights, its output shape and its cost.
+
+Everything else — the parameter count, the trainable split, the derivation, the
+comparison with a framework's named weights — is derived from the declaration by
+:func:`build`, in one place. A layer never writes its parameter formula by hand.
+
+Layers are stateless value objects: the constructor arguments are recorded once
+(``config``), which makes layers hashable (so per-layer results are cached) and lets
+a layer be re-instantiated with symbols in place of numbers (the rule in its own
+notation, used by derivations).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Expr, Integer
+
+from .dims import Condition, at_least, decided, product, size_text
+from .errors import ArgumentError, ShapeError, SymcountError
+
+Shape = tuple  # (None, d1, d2, ...): batch axis first, then SymPy expressions
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A named weight tensor: ``Weight("kernel", (3, 3, 3, 32))``.
+
+    ``trainable=False`` marks what Keras counts as non-trainable parameters
+    (BatchNormalization's moving statistics). ``buffer=True`` marks what torch keeps
+    outside ``parameters()`` (running statistics): shown, never counted.
+    """
+
+    name: str
+    shape: tuple
+    trainable: bool = True
+    buffer: bool = False
+
+    @property
+    def size(self) -> Expr:
+        return product(self.shape)
+
+    def subs(self, mapping) -> "Weight":
+        return Weight(self.name, tuple(_subs(s, mapping) for s in self.shape), self.trainable, self.buffer)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A condition a layer needs of its input: ``relation`` must hold.
+
+    ``needed`` says it in words for the error message ("the kernel to fit the input").
+    """
+
+    relation: sympy.Basic
+    needed: str
+
+
+def _subs(value, mapping):
+    if value is None or not mapping:
+        return value
+    return value.xreplace(mapping) if isinstance(value, sympy.Basic) else value
+
+
+def _freeze(value):
+    """Constructor arguments as hashable values (lists become tuples)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def snake_case(name: str) -> str:
+    """Keras's ``to_snake_case``: ``Conv2D`` → ``conv2d``, ``MaxPooling2D`` → ``max_pooling2d``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+class Layer:
+    """Base of every layer. Subclasses override the declarative methods:
+
+    - ``weights(shape)`` yields :class:`Weight` s (default: none);
+    - ``output_shape(shape)`` returns the output shape (default: the input shape);
+    - ``macs(shape)``: multiply-accumulates of its products (default: 0);
+    - ``requirements(shape)`` yields :class:`Requirement` s checked before the
+      output shape is computed (default: none). Every output dimension is also
+      required to be at least 1.
+
+    ``shape`` is the full input shape with the batch axis first (``None``), as in
+    Keras's ``build(input_shape)``.
+    """
+
+    #: how many input tensors the layer takes (merging layers take a list)
+    n_inputs = 1
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        signature = inspect.signature(init)
+
+        @functools.wraps(init)
+        def recording_init(self, *args, **kw):
+            if "_config" not in self.__dict__:
+                try:
+                    bound = signature.bind(self, *args, **kw)
+                except TypeError as exc:
+                    raise ArgumentError(f"{cls.__name__}: {exc}") from None
+                bound.apply_defaults()
+                arguments = dict(bound.arguments)
+                arguments.pop("self")
+                self.__dict__["_config"] = arguments
+            init(self, *args, **kw)
+
+        recording_init.__signature__ = signature
+        cls.__init__ = recording_init
+
+    def __init__(self, name: str | None = None):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ArgumentError(f"{type(self).__name__}: name must be a non-empty string. Received: name={name!r}")
+        self.name = name
+
+    # -- declaration (overridden by layers) ---------------------------------------
+
+    def weights(self, shape: Shape) -> Iterable[Weight]:
+        return ()
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return tuple(shape)
+
+    def macs(self, shape: Shape) -> Expr:
+        return Integer(0)
+
+    def requirements(self, shape: Shape) -> Iterable[Requirement]:
+        return ()
+
+    # -- identity ------------------------------------------------------------------
+
+    @property
+    def type_name(self) -> str:
+        """The framework's class name (``Conv2D``)."""
+        return type(self).__name__
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments, defaults filled in (Keras ``get_config``)."""
+        return dict(self.__dict__.get("_config", {}))
+
+    def replace(self, **changes) -> "Layer":
+        """A copy with some constructor arguments changed."""
+        return type(self)(**{**self.config, **changes})
+
+    def _key(self):
+        return (type(self), _freeze(self.config))
+
+    def __eq__(self, other):
+        return type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{self.type_name}({args})"
+
+    def expect_rank(self, shape: Shape, rank: int, axes: str) -> None:
+        """Raise unless ``shape`` (batch included) has ``rank`` axes."""
+        if len(shape) != rank:
+            raise ShapeError(
+                f"expected an input of rank {rank} {axes}. Received: input shape={size_text(shape)}"
+            )
+
+    def expect_min_rank(self, shape: Shape, rank: int) -> None:
+        if len(shape) < rank:
+            raise ShapeError(
+                f"expected an input of rank at least {rank}. Received: input shape={size_text(shape)}"
+            )
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a layer declares for one input shape, checked: the raw material of a record."""
+
+    weights: tuple[Weight, ...]
+    output_shape: Shape
+    macs: Expr
+    conditions: tuple[sympy.Basic, ...] = field(default=())
+
+
+def _check(requirement: Requirement, layer: Layer, shape: Shape) -> sympy.Basic | None:
+    """Three-valued check: False raises, True passes, undecided is returned as a condition."""
+    verdict = decided(requirement.relation)
+    if verdict is False:
+        raise ShapeError(f"{requirement.needed}. Received: input shape={size_text(shape)}, {_args(layer)}")
+    return None if verdict else requirement.relation
+
+
+def _args(layer: Layer) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in layer.config.items() if k != "name")
+
+
+@functools.lru_cache(maxsize=4096)
+def build(layer: Layer, shape: Shape) -> Built:
+    """Check a layer against its input shape and collect its declaration.
+
+    Cached per (layer config, shape): a block repeated many times is built once.
+    """
+    conditions = [c for r in layer.requirements(shape) if (c := _check(r, layer, shape)) is not None]
+    out = tuple(layer.output_shape(shape))
+    for axis, size in enumerate(out[1:], start=1):
+        if size is None:
+            continue
+        need = Requirement(
+            at_least(size, 1),
+            f"Computed output size would be zero or negative: axis {axis} of the output is {size}",
+        )
+        if (c := _check(need, layer, shape)) is not None:
+            conditions.append(c)
+    weights = tuple(layer.weights(shape))
+    macs = layer.macs(shape)
+    return Built(weights, out, Integer(macs) if isinstance(macs, int) else macs, tuple(conditions))
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One layer of a counted model: what ``model.summary()`` prints, symbolically.
+
+    ``params`` is derived from ``weights``: the sum of the products of their shapes.
+    ``counted`` is False for a second use of a shared layer (its weights count once).
+    """
+
+    name: str
+    type: str
+    position: int
+    input_shape: Shape
+    output_shape: Shape
+    weights: tuple[Weight, ...]
+    macs: Expr
+    conditions: tuple[Condition, ...]
+    layer: Layer
+    counted: bool = True
+
+    @property
+    def params(self) -> Expr:
+        """Parameters: trainable and non-trainable weights (not torch buffers)."""
+        return sympy.Add(*(w.size for w in self.weights if not w.buffer))
+
+    @property
+    def trainable(self) -> Expr:
+        return sympy.Add(*(w.size for w in self.weights if w.trainable and not w.buffer))
+
+    @property
+    def non_trainable(self) -> Expr:
+        return sympy.Add(*(w.size for w in self.weights if not w.trainable and not w.buffer))
+
+    @property
+    def buffers(self) -> Expr:
+        return sympy.Add(*(w.size for w in self.weights if w.buffer))
+
+    @property
+    def outputs(self) -> Expr:
+        """Output elements per example."""
+        return product([s for s in self.output_shape[1:] if s is not None])
+
+    @property
+    def label(self) -> str:
+        """``conv2d_1 (Conv2D)``, as Keras's summary prints it."""
+        return f"{self.name} ({self.type})"
+
+    def subs(self, mapping) -> "LayerRecord":
+        return LayerRecord(
+            self.name,
+            self.type,
+            self.position,
+            tuple(_subs(s, mapping) for s in self.input_shape),
+            tuple(_subs(s, mapping) for s in self.output_shape),
+            tuple(w.subs(mapping) for w in self.weights),
+            _subs(self.macs, mapping),
+            self.conditions,
+            self.layer,
+            self.counted,
+        )
+
+
+def build_record(layer: Layer, name: str, position: int, shape: Shape, context: str) -> LayerRecord:
+    """Build one layer of a model, naming it in any error: ``context › name (Type)``."""
+    try:
+        built = build(layer, tuple(shape))
+    except SymcountError as exc:
+        raise type(exc)(f"{context} › {name} ({layer.type_name}, layer {position}): {exc}") from None
+    conditions = tuple(Condition(c, (name,)) for c in built.conditions)
+    return LayerRecord(name, layer.type_name, position, tuple(shape), built.output_shape,
+                       built.weights, built.macs, conditions, layer)
+
+
+def positions(shape: Shape) -> Expr:
+    """Positions a per-position layer (Dense on the last axis) is applied at."""
+    return product(shape[1:-1])

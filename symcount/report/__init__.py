@@ -1,0 +1,1 @@
+"""Renderers: text (Keras-style table), JSON, Markdown, LaTeX. No counting logic here."""

@@ -1,0 +1,194 @@
+"""Architecture files: YAML, JSON or TOML, one schema.
+
+.. code-block:: yaml
+
+    name: seed_cnn
+    framework: keras            # the layer vocabulary; keras is the default
+    dims: {H: 256, W: 256, classes: null}   # a value is the default; null keeps it symbolic
+    input: [H, W, 3]
+    layers:
+      - Conv2D: {filters: 32, kernel_size: 3, padding: same, activation: relu}
+      - MaxPooling2D: {pool_size: [3, 3]}
+      - Flatten: {}
+      - Dense: {units: classes}
+
+A layer entry is ``{Type: {arg: value, …}}``, ``{Type: [positional, …]}``, ``{Type: null}``
+or just ``Type``. An argument string is an expression over the declared dims
+(:mod:`symcount.expression`, never ``eval``) unless it is a bare word that is not a
+dim (``same``, ``relu``), which is passed to the layer as a string. Every error names
+the file and the entry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy
+
+from .dims import dim
+from .errors import SpecError, SymcountError
+from .expression import is_identifier, parse_expression
+from .graph import Sequential
+
+TOP_LEVEL_KEYS = {"name", "framework", "dims", "input", "layers"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed architecture file: the model (symbolic in every dim) and the defaults."""
+
+    source: str
+    name: str
+    model: Sequential
+    dims: dict  # name -> symbol
+    defaults: dict  # name -> int or None
+
+
+def vocabulary(framework: str, source: str) -> dict:
+    """The layer classes a file may name, by framework."""
+    if framework == "keras":
+        from . import keras
+
+        return {n: getattr(keras, n) for n in keras.__all__ if n not in {"Input", "InputLayer", "Sequential"}}
+    raise SpecError(f"{source}: unknown framework {framework!r}. Expected: keras")
+
+
+def read_data(path: str | Path):
+    """Read a YAML, JSON or TOML file into plain data (safe loaders only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: no such architecture file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the file ({exc})") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text)
+        if suffix == ".json":
+            return json.loads(text)
+        if suffix == ".toml":
+            import tomllib
+
+            return tomllib.loads(text)
+    except Exception as exc:  # the parsers' own syntax errors, reported as the file's
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError(f"{path}: not valid {suffix[1:].upper()}: {first}") from None
+    raise SpecError(f"{path}: unknown file type {suffix!r}. Expected .yaml, .yml, .json or .toml")
+
+
+def load(path: str | Path) -> Spec:
+    """Read an architecture file and build its model."""
+    return from_data(read_data(path), str(path))
+
+
+def _dims(data, source) -> tuple[dict, dict]:
+    if data is None:
+        return {}, {}
+    if isinstance(data, list):
+        data = {name: None for name in data}
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: dims must be a mapping of name to default value (or null). Received: {data!r}")
+    symbols, defaults = {}, {}
+    for name, value in data.items():
+        if not isinstance(name, str) or not is_identifier(name):
+            raise SpecError(f"{source}: dims: a dim name must be an identifier. Received: {name!r}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise SpecError(
+                f"{source}: dims: the default of {name} must be a positive integer or null. Received: {value!r}"
+            )
+        symbols[name], defaults[name] = dim(name), value
+    return symbols, defaults
+
+
+def convert(value, dims: dict, where: str):
+    """A file value as a layer argument: numbers as they are, expressions parsed."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        if is_identifier(value) and value not in dims:
+            return value  # an option such as "same" or "relu": the layer validates it
+        try:
+            return parse_expression(value, dims)
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+    if isinstance(value, list):
+        return [convert(v, dims, where) for v in value]
+    raise SpecError(f"{where}: expected a number, a string or a list. Received: {value!r}")
+
+
+def _entry(entry, index, source):
+    where = f"{source}: layers[{index}]"
+    if isinstance(entry, str):
+        return entry, [], {}
+    if isinstance(entry, dict) and len(entry) == 1:
+        (kind, args), = entry.items()
+        if args is None:
+            return kind, [], {}
+        if isinstance(args, dict):
+            return kind, [], args
+        if isinstance(args, list):
+            return kind, args, {}
+        raise SpecError(f"{where} ({kind}): arguments must be a mapping or a list. Received: {args!r}")
+    raise SpecError(f"{where}: expected `LayerType: {{argument: value}}`. Received: {entry!r}")
+
+
+def from_data(data, source: str = "<spec>") -> Spec:
+    """Build a :class:`Spec` from already-parsed file data."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: expected a mapping with keys name, framework, dims, input, layers")
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        raise SpecError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown)))}. "
+                        f"Expected: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+    name = data.get("name") or Path(source).stem
+    if not isinstance(name, str):
+        raise SpecError(f"{source}: name must be a string. Received: {name!r}")
+    framework = data.get("framework", "keras")
+    layers_by_name = vocabulary(framework, source)
+    symbols, defaults = _dims(data.get("dims"), source)
+    shape = data.get("input")
+    if not isinstance(shape, list) or not shape:
+        raise SpecError(f"{source}: input must be a list of sizes, e.g. [H, W, 3]. Received: {shape!r}")
+    entries = data.get("layers")
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(f"{source}: layers must be a non-empty list of layer entries")
+
+    from .keras import Input
+
+    shape = [convert(s, symbols, f"{source}: input") for s in shape]
+    if any(isinstance(s, str) for s in shape):
+        bad = next(s for s in shape if isinstance(s, str))
+        raise SpecError(f"{source}: input: {bad!r} is not a declared dim (declared dims: {', '.join(symbols) or 'none'})")
+    try:
+        layers = [Input(shape)]
+    except SymcountError as exc:
+        raise SpecError(f"{source}: input: {exc}") from None
+    for index, entry in enumerate(entries):
+        kind, args, kwargs = _entry(entry, index, source)
+        where = f"{source}: layers[{index}] ({kind})"
+        if kind not in layers_by_name:
+            raise SpecError(f"{source}: layers[{index}]: unknown layer type {kind!r} for framework {framework}. "
+                            f"Known: {', '.join(sorted(layers_by_name))}")
+        args = [convert(v, symbols, where) for v in args]
+        kwargs = {str(k): convert(v, symbols, f"{where} {k}") for k, v in kwargs.items()}
+        try:
+            layers.append(layers_by_name[kind](*args, **kwargs))
+        except SymcountError as exc:
+            words = [v for v in [*args, *kwargs.values()] if isinstance(v, str) and repr(v) in str(exc)]
+            hint = f" (a name in an argument must be a declared dim: {', '.join(symbols) or 'none declared'})" if words else ""
+            raise SpecError(f"{where}: {exc}{hint}") from None
+    return Spec(source, name, Sequential(layers, name=name), symbols, defaults)
+
+
+def default_values(spec: Spec) -> dict:
+    return {k: v for k, v in spec.defaults.items() if v is not None}
+
+
+def symbol(spec: Spec, name: str) -> sympy.Symbol:
+    return spec.dims[name]
