@@ -14,7 +14,7 @@ import sympy
 
 from .count import Count
 from .errors import ArgumentError, ShapeError
-from .layer import Layer, build_record, snake_case
+from .layer import InputLayer, Layer, build_record, snake_case
 
 
 def model_dims(records) -> tuple[sympy.Symbol, ...]:
@@ -70,17 +70,27 @@ class Sequential:
             )
         self.layers.append(layer)
 
-    def count(self) -> Count:
-        """Build every layer on the shape it receives and collect the records."""
-        from .keras.core import InputLayer  # the input marker is part of the Keras vocabulary
+    def count(self, input_shape=None) -> Count:
+        """Build every layer on the shape it receives and collect the records.
 
-        if not self.layers or not isinstance(self.layers[0], InputLayer):
+        The input shape comes from a leading ``Input`` layer or, as for a torch
+        ``nn.Sequential``, from ``input_shape`` (without the batch axis).
+        """
+        layers = self.layers
+        if layers and isinstance(layers[0], InputLayer):
+            if input_shape is not None:
+                raise ShapeError(f"{self.name}: the model starts with an Input; do not pass input_shape as well")
+            input_layer, layers = layers[0], layers[1:]
+        elif input_shape is not None:
+            input_layer = InputLayer(tuple(input_shape))
+        else:
             raise ShapeError(
-                f"{self.name}: a Sequential model needs an input shape: start it with Input(shape=...)"
+                f"{self.name}: a Sequential model needs an input shape: start it with Input(shape=...) "
+                "or pass count(input_shape=...)"
             )
-        shape = self.layers[0].batch_shape
+        shape = input_layer.batch_shape
         namer, records, names = Namer(), [], {}
-        for position, layer in enumerate(self.layers[1:], start=1):
+        for position, layer in enumerate(layers, start=1):
             if isinstance(layer, InputLayer):
                 raise ShapeError(f"{self.name}: Input may only be the first layer; found one at position {position}")
             shared = id(layer) in names

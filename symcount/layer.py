@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Expr, Integer
 
-from .dims import Condition, at_least, decided, product, size_text
+from .dims import Condition, as_expr, at_least, decided, product, size_text
 from .errors import ArgumentError, ShapeError, SymcountError
 
 Shape = tuple  # (None, d1, d2, ...): batch axis first, then SymPy expressions
@@ -183,6 +183,30 @@ class Layer:
             raise ShapeError(
                 f"expected an input of rank at least {rank}. Received: input shape={size_text(shape)}"
             )
+
+
+class InputLayer(Layer):
+    """The model's input (Keras ``InputLayer(shape, batch_size=None, name=None)``).
+
+    ``shape`` excludes the batch axis; the output shape is ``(batch_size, *shape)``
+    with ``None`` for an unspecified batch. No weights. Shared by every front end.
+    """
+
+    def __init__(self, shape=None, batch_size=None, name=None):
+        super().__init__(name)
+        if not isinstance(shape, (list, tuple)) or not shape:
+            raise ArgumentError(
+                f"Input: shape must be a non-empty tuple of sizes (without the batch axis). Received: shape={shape!r}"
+            )
+        self.shape = tuple(as_expr(s, f"Input shape[{i}]") for i, s in enumerate(shape))
+        self.batch_size = None if batch_size is None else as_expr(batch_size, "Input batch_size")
+
+    @property
+    def batch_shape(self):
+        return (self.batch_size, *self.shape)
+
+    def output_shape(self, shape):
+        return self.batch_shape
 
 
 @dataclass(frozen=True)

@@ -6,32 +6,8 @@ import sympy
 
 from ..dims import as_expr, size_text
 from ..errors import ArgumentError
-from ..layer import Layer, Weight, positions
+from ..layer import InputLayer, Layer, Weight, positions
 from .activations import check_activation
-
-
-class InputLayer(Layer):
-    """Keras ``InputLayer(shape, batch_size=None, name=None)``: the model's input.
-
-    ``shape`` excludes the batch axis; the output shape is ``(batch_size, *shape)``
-    with ``None`` for an unspecified batch. No weights.
-    """
-
-    def __init__(self, shape=None, batch_size=None, name=None):
-        super().__init__(name)
-        if not isinstance(shape, (list, tuple)) or not shape:
-            raise ArgumentError(
-                f"Input: shape must be a non-empty tuple of sizes (without the batch axis). Received: shape={shape!r}"
-            )
-        self.shape = tuple(as_expr(s, f"Input shape[{i}]") for i, s in enumerate(shape))
-        self.batch_size = None if batch_size is None else as_expr(batch_size, "Input batch_size")
-
-    @property
-    def batch_shape(self):
-        return (self.batch_size, *self.shape)
-
-    def output_shape(self, shape):
-        return self.batch_shape
 
 
 def Input(shape=None, batch_size=None, name=None) -> InputLayer:
