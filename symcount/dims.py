@@ -164,10 +164,14 @@ def at_least(expr: Expr, k) -> sympy.Basic:
     ``floor((H - 3)/3) + 1 >= 1`` becomes ``H >= 3``. Returns ``sympy.true``,
     ``sympy.false`` or a relational in the dims.
     """
-    expr, k = sympy.expand(expr), sympy.Integer(k)
-    if isinstance(expr, sympy.Mul) and all(f.is_integer for f in expr.args) and not expr.args[0].is_number:
-        # a product of sizes (Flatten): each factor >= 1, each already a size of an earlier layer
-        return sympy.And(*(at_least(f, 1) for f in expr.args))
+    k = sympy.Integer(k)
+    if k == 1 and isinstance(expr, sympy.Mul) and all(f.is_integer for f in expr.args):
+        # a product of sizes (Flatten) is >= 1 when each factor is (sizes are never negative
+        # once the earlier layers' conditions hold); a positive constant factor drops out
+        factors = [f for f in expr.args if not (f.is_number and f >= 1)]
+        if all(not f.is_number for f in factors):
+            return sympy.And(*(at_least(f, 1) for f in factors))
+    expr = sympy.expand(expr)
     for _ in range(64):  # each pass strips one floor or one denominator
         const, rest = expr.as_coeff_Add()
         if rest == 0:

@@ -110,10 +110,17 @@ class Layer:
         @functools.wraps(init)
         def recording_init(self, *args, **kw):
             if "_config" not in self.__dict__:
+                accepted = [p for p in signature.parameters if p != "self"]
+                unknown = [k for k in kw if k not in signature.parameters]
+                if unknown:
+                    raise ArgumentError(
+                        f"{cls.__name__}: unexpected keyword argument {unknown[0]!r}. "
+                        f"Expected: {', '.join(accepted)}"
+                    )
                 try:
                     bound = signature.bind(self, *args, **kw)
                 except TypeError as exc:
-                    raise ArgumentError(f"{cls.__name__}: {exc}") from None
+                    raise ArgumentError(f"{cls.__name__}: {exc}. Expected: {', '.join(accepted)}") from None
                 bound.apply_defaults()
                 arguments = dict(bound.arguments)
                 arguments.pop("self")
