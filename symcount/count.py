@@ -68,7 +68,7 @@ class Count:
     # -- totals ------------------------------------------------------------------
 
     def _total(self, attribute: str) -> Expr:
-        return _sum(getattr(r, attribute) for r in self.layers if r.counted)
+        return _sum(getattr(r, attribute) * r.repeat for r in self.layers if r.counted)
 
     @property
     def total(self) -> Expr:
@@ -91,7 +91,7 @@ class Count:
     @property
     def macs(self) -> Expr:
         """Multiply-accumulates of one forward pass of one example."""
-        return _sum(r.macs for r in self.layers)
+        return _sum(r.macs * r.repeat for r in self.layers)
 
     @property
     def output_shape(self):

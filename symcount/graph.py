@@ -1,32 +1,52 @@
-"""Composers: models built from layers, shapes flowing from the input.
+"""Composers: models built from layers, shapes flowing from the inputs.
 
-``Sequential`` runs each layer on the previous layer's output shape, names layers
-the way Keras 3 does (``conv2d``, ``conv2d_1``, …) and returns a :class:`Count`.
-A layer object used twice is shared: its weights count once, as in Keras.
+- ``Sequential([Input(shape), layer, …])``: a linear stack (Keras ``Sequential``; a
+  torch-style stack passes ``count(input_shape=…)`` instead of an ``Input``).
+- Functional graphs: ``x = Input(shape)``, ``y = Conv2D(…)(x)``, ``z = Add()([x, y])``,
+  ``Model(inputs, outputs)`` — residuals, branches, merges, several inputs and outputs.
+- ``Block(name, layers or function)``: a named group (reports total per block).
+- ``Repeat(block, n)``: ``n`` occurrences of a shape-preserving block, ``n`` a number or
+  a dim; recorded once with multiplicity ``n`` (no unrolling), or unrolled on request.
+- A layer object used twice is shared: its weights count once, as in Keras.
+  ``model.tie(layer, "weight", source, "weight")`` ties a weight to another one, as
+  torch's ``lm_head.weight = wte.weight``: ``parameters()`` yields it once.
+
+Layers are named the way Keras 3 names them (``conv2d``, ``conv2d_1``, …).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import sympy
 
 from .count import Count
-from .errors import ArgumentError, ShapeError
-from .layer import InputLayer, Layer, build_record, snake_case
+from .dims import Condition, as_expr, decided, size_text
+from .errors import ArgumentError, ShapeError, SymcountError
+from .layer import InputLayer, Layer, build, build_record, snake_case
 
 
 def model_dims(records) -> tuple[sympy.Symbol, ...]:
     """The dims a model's expressions use, in order of first appearance."""
     seen: dict = {}
+
+    def visit(expr):
+        if isinstance(expr, tuple):
+            for e in expr:
+                visit(e)
+        elif isinstance(expr, sympy.Basic):
+            for sym in sorted(expr.free_symbols, key=lambda s: s.name):
+                seen.setdefault(sym, None)
+
     for record in records:
-        exprs = [*record.input_shape, *record.output_shape]
-        exprs += [s for w in record.weights for s in w.shape]
-        for expr in exprs:
-            if isinstance(expr, sympy.Basic):
-                for sym in sorted(expr.free_symbols, key=lambda s: s.name):
-                    seen.setdefault(sym, None)
+        visit(record.input_shape)
+        visit(record.output_shape)
+        for w in record.weights:
+            visit(w.shape)
+        visit(record.repeat)
     return tuple(seen)
 
 
@@ -53,12 +73,84 @@ class Namer:
         return name
 
 
-class Sequential:
+class Emitter:
+    """Turns layers into records for one model: names them, marks shared layers,
+    expands blocks and repetitions."""
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name
+        self.namer = Namer()
+        self.names: dict[int, str] = {}
+        self.records: list = []
+
+    def emit(self, layer: Layer, shape, path: tuple[str, ...] = (), repeat=sympy.Integer(1)):
+        """Record ``layer`` applied to ``shape``; return its output shape."""
+        if isinstance(layer, (Block, Repeat)):
+            return layer.emit(self, shape, path, repeat)
+        shared = id(layer) in self.names
+        if not shared:
+            self.names[id(layer)] = self.namer.name(layer, self.model_name)
+        context = " › ".join((self.model_name, *path))
+        record = build_record(layer, self.names[id(layer)], len(self.records) + 1, shape, context)
+        self.records.append(replace(record, counted=not shared, path=path, repeat=repeat))
+        return record.output_shape
+
+    def count(self, ties=()) -> Count:
+        records = _apply_ties(self.records, ties, self.names, self.model_name)
+        return Count(self.model_name, tuple(records), model_dims(records))
+
+
+def _apply_ties(records, ties, names, model_name):
+    """Mark tied weights (``tie(layer, weight, source, source_weight)``) so they count once."""
+    records = list(records)
+    for layer, weight, source, source_weight in ties:
+        where = f"{model_name}: tie({names.get(id(layer), layer.type_name)}.{weight}, " \
+                f"{names.get(id(source), source.type_name)}.{source_weight})"
+        if id(layer) not in names or id(source) not in names:
+            raise ArgumentError(f"{where}: both layers must be part of the model")
+        src = next(r for r in records if r.layer is source)
+        src_w = next((w for w in src.weights if w.name == source_weight), None)
+        if src_w is None:
+            raise ArgumentError(f"{where}: {src.name} has no weight {source_weight!r}. "
+                                f"Its weights: {', '.join(w.name for w in src.weights)}")
+        for i, record in enumerate(records):
+            if record.layer is not layer:
+                continue
+            target = next((w for w in record.weights if w.name == weight), None)
+            if target is None:
+                raise ArgumentError(f"{where}: {record.name} has no weight {weight!r}. "
+                                    f"Its weights: {', '.join(w.name for w in record.weights)}")
+            if decided(sympy.Eq(sympy.Integer(len(target.shape)), len(src_w.shape))) is False or any(
+                    decided(sympy.Eq(a, b)) is False for a, b in zip(target.shape, src_w.shape)):
+                raise ShapeError(f"{where}: tied weights must have the same shape. "
+                                 f"Received: {size_text(target.shape)} and {size_text(src_w.shape)}")
+            tied = tuple(replace(w, tied_to=f"{src.name}.{source_weight}") if w is target else w
+                         for w in record.weights)
+            records[i] = replace(record, weights=tied)
+    return records
+
+
+class _Model:
+    """What Sequential and functional models share: names, ties, summary."""
+
+    name: str
+
+    def tie(self, layer: Layer, weight: str, source: Layer, source_weight: str) -> None:
+        """Make ``layer``'s ``weight`` the same tensor as ``source``'s ``source_weight``
+        (torch: ``model.lm_head.weight = model.wte.weight``): it is counted once."""
+        self.ties.append((layer, weight, source, source_weight))
+
+    def summary(self) -> str:
+        return self.count().summary()
+
+
+class Sequential(_Model):
     """A linear stack, as ``keras.Sequential``: ``Sequential([Input(shape), layer, …], name)``."""
 
     def __init__(self, layers=None, name: str | None = None):
         self.name = name or "sequential"
         self.layers: list[Layer] = []
+        self.ties: list = []
         for layer in layers or []:
             self.add(layer)
 
@@ -88,21 +180,240 @@ class Sequential:
                 f"{self.name}: a Sequential model needs an input shape: start it with Input(shape=...) "
                 "or pass count(input_shape=...)"
             )
+        emitter = Emitter(self.name)
         shape = input_layer.batch_shape
-        namer, records, names = Namer(), [], {}
         for position, layer in enumerate(layers, start=1):
             if isinstance(layer, InputLayer):
                 raise ShapeError(f"{self.name}: Input may only be the first layer; found one at position {position}")
-            shared = id(layer) in names
-            if not shared:
-                names[id(layer)] = namer.name(layer, self.name)
-            record = build_record(layer, names[id(layer)], position, shape, self.name)
-            records.append(replace(record, counted=False) if shared else record)
-            shape = record.output_shape
-        return Count(self.name, tuple(records), model_dims(records))
-
-    def summary(self) -> str:
-        return self.count().summary()
+            shape = emitter.emit(layer, shape)
+        return emitter.count(self.ties)
 
     def __repr__(self):
         return f"Sequential(name={self.name!r}, layers={len(self.layers)})"
+
+
+# ---------------------------------------------------------------------------
+# Functional graphs
+# ---------------------------------------------------------------------------
+
+_node_ids = itertools.count()
+
+
+class Node:
+    """One call of a layer on tensors (creation order is a topological order)."""
+
+    __slots__ = ("layer", "inputs", "shape", "id")
+
+    def __init__(self, layer: Layer, inputs: tuple, shape):
+        self.layer, self.inputs, self.shape, self.id = layer, inputs, shape, next(_node_ids)
+
+
+class Tensor:
+    """A symbolic tensor (Keras ``KerasTensor``): its full shape, batch axis first."""
+
+    __slots__ = ("shape", "node")
+
+    def __init__(self, shape, node: Node):
+        self.shape, self.node = tuple(shape), node
+
+    def __repr__(self):
+        return f"<Tensor shape={size_text(self.shape)} from {self.node.layer.type_name}>"
+
+
+def as_tensor(value) -> Tensor:
+    """A tensor, or an ``Input`` layer standing for its tensor."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, InputLayer):
+        if "_tensor" not in value.__dict__:
+            node = Node(value, (), value.batch_shape)
+            value.__dict__["_tensor"] = Tensor(value.batch_shape, node)
+        return value.__dict__["_tensor"]
+    raise ArgumentError(f"expected a symbolic tensor (from Input or a layer call). Received: {value!r}")
+
+
+def call_layer(layer: Layer, inputs) -> Tensor:
+    """``layer(inputs)``: check the layer on the input shapes now, so a mistake is
+    reported at the call that makes it; the records are made when the model is counted."""
+    if layer.n_inputs == 1:
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 1:
+                raise ArgumentError(f"{layer.type_name}: expects one input tensor. Received {len(inputs)}")
+            inputs = inputs[0]
+        tensors = (as_tensor(inputs),)
+        shape = tensors[0].shape
+    else:
+        if not isinstance(inputs, (list, tuple)):
+            raise ArgumentError(f"{layer.type_name}: expects a list of input tensors. Received: {inputs!r}")
+        tensors = tuple(as_tensor(t) for t in inputs)
+        shape = tuple(t.shape for t in tensors)
+    try:
+        out = layer.output_shape(shape) if isinstance(layer, (Block, Repeat)) else build(layer, shape).output_shape
+    except SymcountError as exc:
+        label = layer.name or snake_case(layer.type_name)
+        raise type(exc)(f"{label} ({layer.type_name}): {exc}") from None
+    return Tensor(out, Node(layer, tensors, shape))
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _graph_nodes(inputs: list[Tensor], outputs: list[Tensor], context: str) -> list[Node]:
+    """The nodes between inputs and outputs, in creation (topological) order."""
+    seen: dict[int, Node] = {}
+    stack = [t.node for t in outputs]
+    input_nodes = {id(t.node) for t in inputs}
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        if not node.inputs and id(node) not in input_nodes:
+            raise ArgumentError(
+                f"{context}: the outputs depend on an input that is not in the model's inputs "
+                f"(shape {size_text(node.shape)})"
+            )
+        if id(node) not in input_nodes:
+            stack.extend(t.node for t in node.inputs)
+    return sorted(seen.values(), key=lambda n: n.id)
+
+
+class Model(_Model):
+    """A functional model, as ``keras.Model(inputs, outputs)``.
+
+    Records come in call order; an ``Input`` appears as ``input_layer`` (InputLayer,
+    no weights), as in Keras's summary of a functional model.
+    """
+
+    def __init__(self, inputs, outputs, name: str | None = None):
+        self.name = name or "functional"
+        self.inputs = [as_tensor(t) for t in _as_list(inputs)]
+        self.outputs = [as_tensor(t) for t in _as_list(outputs)]
+        self.ties: list = []
+        self.nodes = _graph_nodes(self.inputs, self.outputs, self.name)
+
+    def count(self) -> Count:
+        emitter = Emitter(self.name)
+        for node in self.nodes:
+            emitter.emit(node.layer, node.shape)
+        return emitter.count(self.ties)
+
+    def __repr__(self):
+        return f"Model(name={self.name!r}, nodes={len(self.nodes)})"
+
+
+# ---------------------------------------------------------------------------
+# Blocks and repetition
+# ---------------------------------------------------------------------------
+
+
+class Block(Layer):
+    """A named group of layers: ``Block("stage1", [Conv2D(…), …])`` or
+    ``Block("residual", lambda x: Add()([x, Conv2D(C, 3, padding="same")(x)]))``.
+
+    Reports total per block. Used as a layer in a Sequential or a functional model.
+    """
+
+    def __init__(self, name: str, body: Sequence[Layer] | Callable):
+        if not isinstance(name, str) or not name:
+            raise ArgumentError(f"Block: name must be a non-empty string. Received: {name!r}")
+        if not callable(body) and not (isinstance(body, (list, tuple)) and all(isinstance(x, Layer) for x in body)):
+            raise ArgumentError(f"Block {name!r}: body must be a list of layers or a function of a tensor. "
+                                f"Received: {body!r}")
+        super().__init__(name)
+        self.body = tuple(body) if isinstance(body, (list, tuple)) else body
+
+    def _trace(self, shape) -> tuple[list[Node], tuple]:
+        """The body applied to a tensor of ``shape``: its graph nodes and output shape."""
+        start = Tensor(shape, Node(InputLayer(tuple(shape[1:]) or (1,)), (), shape))
+        if isinstance(self.body, tuple):
+            x = start
+            for layer in self.body:
+                x = layer(x)
+        else:
+            x = as_tensor(self.body(start))
+        return [n for n in _graph_nodes([start], [x], self.name) if n is not start.node], x.shape
+
+    def emit(self, emitter: Emitter, shape, path, repeat):
+        inner = path + (self.name,)
+        nodes, out = self._trace(shape)
+        for node in nodes:
+            emitter.emit(node.layer, node.shape, inner, repeat)
+        return out
+
+    def output_shape(self, shape):
+        return self._trace(shape)[1]
+
+    def _key(self):
+        return (type(self), self.name, id(self.body) if callable(self.body) else self.body)
+
+
+class Repeat(Layer):
+    """``Repeat(block, n)``: ``n`` occurrences of ``block`` in a row (``n`` an int or a dim).
+
+    The block must keep its input shape. Params and costs are ``n ×`` the block's;
+    the layers are recorded once with multiplicity ``n``, or — with ``unroll=True`` and
+    a numeric ``n`` — as ``n`` copies with their own names.
+    """
+
+    def __init__(self, block, n, unroll: bool = False, name: str | None = None):
+        if isinstance(block, (list, tuple)):
+            block = Block(name or "repeated", block)
+        if not isinstance(block, Layer):
+            raise ArgumentError(f"Repeat: expected a Block or a layer. Received: {block!r}")
+        super().__init__(name or block.name or snake_case(block.type_name))
+        self.block = block
+        self.n = as_expr(n, f"Repeat({self.block.name or self.block.type_name}) n")
+        self.unroll = bool(unroll)
+        if self.unroll and not self.n.is_Integer:
+            raise ArgumentError(f"Repeat({self.name}): unroll=True needs a numeric n. Received: n={self.n}")
+
+    def _label(self) -> str:
+        return f"Repeat({self.block.name or self.block.type_name}, {self.n})"
+
+    def _block_output(self, shape):
+        if isinstance(self.block, (Block, Repeat)):
+            return self.block.output_shape(shape)
+        return build(self.block, shape).output_shape
+
+    def _shape_conditions(self, shape) -> list:
+        """Raise if the block provably changes the shape; return the undecided equalities."""
+        out = self._block_output(shape)
+        verdicts = [decided(sympy.Eq(a, b)) for a, b in zip(shape[1:], out[1:])]
+        if len(out) != len(shape) or False in verdicts:
+            raise ShapeError(f"{self._label()}: the block must keep its input shape to be repeated. "
+                             f"Received: input {size_text(shape)}, block output {size_text(out)}")
+        return [sympy.Eq(a, b) for (a, b), v in zip(zip(shape[1:], out[1:]), verdicts) if v is None]
+
+    def output_shape(self, shape):
+        self._shape_conditions(shape)
+        return tuple(shape)
+
+    def emit(self, emitter: Emitter, shape, path, repeat):
+        try:
+            conditions = self._shape_conditions(shape)
+        except SymcountError as exc:
+            raise type(exc)(f"{' › '.join((emitter.model_name, *path))}: {exc}") from None
+        first = len(emitter.records)
+        if self.unroll:
+            for i in range(int(self.n)):
+                emitter.emit(_fresh(self.block, f"{self.name}_{i}"), shape, path, repeat)
+        elif isinstance(self.block, Block):
+            self.block.emit(emitter, shape, path, repeat * self.n)
+        else:
+            emitter.emit(self.block, shape, path + (self.name,), repeat * self.n)
+        if conditions and len(emitter.records) > first:
+            record = emitter.records[first]
+            extra = tuple(Condition(c, (self.name,)) for c in conditions)
+            emitter.records[first] = replace(record, conditions=record.conditions + extra)
+        return tuple(shape)
+
+
+def _fresh(layer: Layer, name: str) -> Layer:
+    """A copy with new weights: each unrolled repetition owns its weights (a function
+    body makes new layers on every call; a list body is copied layer by layer)."""
+    if isinstance(layer, Block):
+        body = layer.body if callable(layer.body) else [_fresh(x, None) for x in layer.body]
+        return Block(name, body)
+    return layer.replace(name=None) if name is None else layer.replace()

@@ -16,7 +16,7 @@ import functools
 import inspect
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy
 from sympy import Expr, Integer
@@ -40,13 +40,19 @@ class Weight:
     shape: tuple
     trainable: bool = True
     buffer: bool = False
+    tied_to: str | None = None
 
     @property
     def size(self) -> Expr:
         return product(self.shape)
 
+    @property
+    def counts(self) -> bool:
+        """Whether the weight is a parameter of its own (not a buffer, not tied to another)."""
+        return not self.buffer and self.tied_to is None
+
     def subs(self, mapping) -> "Weight":
-        return Weight(self.name, tuple(_subs(s, mapping) for s in self.shape), self.trainable, self.buffer)
+        return replace(self, shape=tuple(_subs(s, mapping) for s in self.shape))
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,12 @@ class Layer:
     def requirements(self, shape: Shape) -> Iterable[Requirement]:
         return ()
 
+    def __call__(self, inputs):
+        """Call the layer on symbolic tensors (functional API): ``y = Dense(4)(x)``."""
+        from .graph import call_layer
+
+        return call_layer(self, inputs)
+
     # -- identity ------------------------------------------------------------------
 
     @property
@@ -240,7 +252,8 @@ def _args(layer: Layer) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def build(layer: Layer, shape: Shape) -> Built:
-    """Check a layer against its input shape and collect its declaration.
+    """Check a layer against its input shape (a tuple of shapes for a multi-input
+    layer) and collect its declaration.
 
     Cached per (layer config, shape): a block repeated many times is built once.
     """
@@ -264,8 +277,11 @@ def build(layer: Layer, shape: Shape) -> Built:
 class LayerRecord:
     """One layer of a counted model: what ``model.summary()`` prints, symbolically.
 
-    ``params`` is derived from ``weights``: the sum of the products of their shapes.
-    ``counted`` is False for a second use of a shared layer (its weights count once).
+    ``params`` is derived from ``weights``: the sum of the products of their shapes
+    (buffers and tied weights excluded). ``counted`` is False for a second use of a
+    shared layer (its weights count once). ``path`` names the blocks the layer sits in;
+    ``repeat`` is how many times it occurs (``n`` inside ``Repeat(block, n)``): model
+    totals multiply by it, the per-layer numbers are for one occurrence.
     """
 
     name: str
@@ -278,19 +294,21 @@ class LayerRecord:
     conditions: tuple[Condition, ...]
     layer: Layer
     counted: bool = True
+    path: tuple[str, ...] = ()
+    repeat: Expr = Integer(1)
 
     @property
     def params(self) -> Expr:
-        """Parameters: trainable and non-trainable weights (not torch buffers)."""
-        return sympy.Add(*(w.size for w in self.weights if not w.buffer))
+        """Parameters of one occurrence: trainable and non-trainable weights."""
+        return sympy.Add(*(w.size for w in self.weights if w.counts))
 
     @property
     def trainable(self) -> Expr:
-        return sympy.Add(*(w.size for w in self.weights if w.trainable and not w.buffer))
+        return sympy.Add(*(w.size for w in self.weights if w.counts and w.trainable))
 
     @property
     def non_trainable(self) -> Expr:
-        return sympy.Add(*(w.size for w in self.weights if not w.trainable and not w.buffer))
+        return sympy.Add(*(w.size for w in self.weights if w.counts and not w.trainable))
 
     @property
     def buffers(self) -> Expr:
@@ -307,18 +325,19 @@ class LayerRecord:
         return f"{self.name} ({self.type})"
 
     def subs(self, mapping) -> "LayerRecord":
-        return LayerRecord(
-            self.name,
-            self.type,
-            self.position,
-            tuple(_subs(s, mapping) for s in self.input_shape),
-            tuple(_subs(s, mapping) for s in self.output_shape),
-            tuple(w.subs(mapping) for w in self.weights),
-            _subs(self.macs, mapping),
-            self.conditions,
-            self.layer,
-            self.counted,
+        return replace(
+            self,
+            input_shape=_subs_shape(self.input_shape, mapping),
+            output_shape=_subs_shape(self.output_shape, mapping),
+            weights=tuple(w.subs(mapping) for w in self.weights),
+            macs=_subs(self.macs, mapping),
+            repeat=_subs(self.repeat, mapping),
         )
+
+
+def _subs_shape(shape, mapping):
+    """A shape, or a tuple of shapes (multi-input layers), with dims substituted."""
+    return tuple(_subs_shape(s, mapping) if isinstance(s, tuple) else _subs(s, mapping) for s in shape)
 
 
 def build_record(layer: Layer, name: str, position: int, shape: Shape, context: str) -> LayerRecord:

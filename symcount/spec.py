@@ -51,7 +51,10 @@ def vocabulary(framework: str, source: str) -> dict:
     if framework == "keras":
         from . import keras
 
-        return {n: getattr(keras, n) for n in keras.__all__ if n not in {"Input", "InputLayer", "Sequential"}}
+        from .layer import InputLayer, Layer
+
+        return {n: c for n in keras.__all__ if isinstance(c := getattr(keras, n), type) and issubclass(c, Layer)
+                and c.n_inputs == 1 and not issubclass(c, InputLayer) and n not in {"Block", "Repeat"}}
     raise SpecError(f"{source}: unknown framework {framework!r}. Expected: keras")
 
 

@@ -4,7 +4,8 @@ counting rules (BatchNormalization's moving statistics are non-trainable paramet
     from symcount.keras import Input, Sequential, Conv2D, MaxPooling2D, Flatten, Dense
 """
 
-from ..graph import Sequential
+from ..graph import Block, Model, Repeat, Sequential
+from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .conv import Conv2D
 from .core import Activation, Dense, Dropout, Input, InputLayer
 from .normalization import BatchNormalization
@@ -12,6 +13,17 @@ from .pooling import AveragePooling2D, MaxPooling2D
 from .reshaping import Flatten
 
 __all__ = [
+    "Add",
+    "Average",
+    "Block",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Model",
+    "Multiply",
+    "Repeat",
+    "Subtract",
     "Activation",
     "AveragePooling2D",
     "BatchNormalization",
