@@ -13,14 +13,30 @@ SymPy expressions, with derivations.
 from .count import Count
 from .dims import dim, dims
 from .errors import ArgumentError, ShapeError, SpecError, SubstitutionError, SymcountError
-from .graph import Sequential
-from .layer import Layer, Weight
+from .graph import Block, Model, Repeat, Sequential
+from .layer import InputLayer, Layer, Weight
+
+
+def Input(shape=None, batch_size=None, name=None) -> InputLayer:
+    """A model input of ``shape`` (without the batch axis): ``Input((H, W, 3))``."""
+    return InputLayer(shape=shape, batch_size=batch_size, name=name)
+
+
+def count(model, **values) -> Count:
+    """``model.count()``, then the given dims substituted: ``sc.count(model, H=224)``."""
+    result = model.count()
+    return result.subs(**values) if values else result
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
+    "Block",
     "Count",
+    "Input",
+    "Model",
+    "Repeat",
+    "count",
     "Layer",
     "Sequential",
     "ShapeError",
