@@ -98,8 +98,9 @@ class Minimum(_Merge):
 
 
 class Concatenate(_Merge):
-    """Keras ``Concatenate(axis=-1)``: sizes along ``axis`` add up; every other size
-    must be equal across inputs (all inputs of the same rank)."""
+    """Keras ``Concatenate(axis=-1)``: sizes along ``axis`` add up (along the batch
+    axis too, ``None`` staying ``None``); every other size must be equal across inputs
+    (all inputs of the same rank)."""
 
     def __init__(self, axis=-1, name=None):
         super().__init__(name)
@@ -112,8 +113,8 @@ class Concatenate(_Merge):
         if any(len(s) != rank for s in shapes):
             raise ShapeError("A `Concatenate` layer requires inputs with matching shapes except for the "
                              f"concatenation axis. Received: input_shape={_shapes_text(shapes)}")
-        if not -rank <= self.axis < rank or self.axis % rank == 0:
-            raise ShapeError(f"Concatenate: axis {self.axis} is out of range or the batch axis for inputs of rank {rank}")
+        if not -rank <= self.axis < rank:
+            raise ShapeError(f"Concatenate: axis {self.axis} is out of range for inputs of rank {rank}")
         axis, needs = self.axis % rank, []
         for other in shapes[1:]:
             for k in range(1, rank):
@@ -126,7 +127,8 @@ class Concatenate(_Merge):
                 if verdict is None:
                     needs.append(sympy.Eq(shapes[0][k], other[k]))
         out = list(shapes[0])
-        out[axis] = sympy.Add(*(s[axis] for s in shapes))
+        sizes = [s[axis] for s in shapes]
+        out[axis] = None if None in sizes else sympy.Add(*sizes)  # axis 0: batches add up, as in Keras
         return tuple(out), needs
 
 
