@@ -93,6 +93,20 @@ class Count:
         """Multiply-accumulates of one forward pass of one example."""
         return _sum(r.macs * r.repeat for r in self.layers)
 
+    def blocks(self, depth: int = 1) -> dict[tuple[str, ...], dict[str, Expr]]:
+        """Totals per block, like torchinfo's ``depth``: ``{path: {"params", "trainable",
+        "non_trainable", "macs"}}`` for block paths up to ``depth`` levels; layers outside
+        any block are grouped under ``()``. Repeated blocks count ``n`` times."""
+        groups: dict = {}
+        for record in self.layers:
+            key = record.path[:depth]
+            group = groups.setdefault(key, {"params": [], "trainable": [], "non_trainable": [], "macs": []})
+            if record.counted:
+                for attribute in ("params", "trainable", "non_trainable"):
+                    group[attribute].append(getattr(record, attribute) * record.repeat)
+            group["macs"].append(record.macs * record.repeat)
+        return {key: {k: _sum(v) for k, v in group.items()} for key, group in groups.items()}
+
     @property
     def output_shape(self):
         return self.layers[-1].output_shape if self.layers else ()

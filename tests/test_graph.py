@@ -179,3 +179,19 @@ def test_tied_weight_counts_once_like_torch_parameters():
     bad.tie(bad.layers[2], "kernel", embed, "kernel")
     with pytest.raises(ShapeError, match="tied weights must have the same shape"):
         bad.count()
+
+
+def test_block_totals_add_up_and_count_repetitions():
+    n = sc.dim("n")
+    model = Sequential([
+        Input((4,)),
+        Block("stem", [Dense(8)]),
+        Repeat(Block("body", [Dense(8), Dense(8)]), n),
+        Dense(2),
+    ])
+    count = model.count()
+    blocks = count.blocks()
+    assert blocks[("stem",)]["params"] == 4 * 8 + 8
+    assert blocks[("body",)]["params"] == n * 2 * (8 * 8 + 8)
+    assert blocks[()]["params"] == 8 * 2 + 2
+    assert sum((b["params"] for b in blocks.values()), 0) == count.total
