@@ -410,10 +410,11 @@ class Repeat(Layer):
         return tuple(shape)
 
 
-def _fresh(layer: Layer, name: str) -> Layer:
+def _fresh(layer: Layer, name: str | None) -> Layer:
     """A copy with new weights: each unrolled repetition owns its weights (a function
-    body makes new layers on every call; a list body is copied layer by layer)."""
+    body makes new layers on every call; a list body is copied layer by layer, and the
+    copies take automatic names so that they stay unique)."""
     if isinstance(layer, Block):
         body = layer.body if callable(layer.body) else [_fresh(x, None) for x in layer.body]
-        return Block(name, body)
-    return layer.replace(name=None) if name is None else layer.replace()
+        return Block(name or layer.name, body)
+    return layer.replace(name=None)
