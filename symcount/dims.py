@@ -241,3 +241,64 @@ def size_text(shape: Sequence) -> str:
 
 def prod_int(values: Iterable[int]) -> int:
     return math.prod(values)
+
+
+# ---------------------------------------------------------------------------
+# Keras shape rules beyond the plain convolution: pooling, transposed convolution;
+# arguments that may be zero (padding, cropping, output_padding)
+# ---------------------------------------------------------------------------
+
+
+def as_nonnegative(value, what: str) -> Expr:
+    """Like :func:`as_expr`, but 0 is allowed: paddings, croppings and
+    ``output_padding`` (Keras ``standardize_tuple(..., allow_zero=True)``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return Integer(0)
+    if isinstance(value, Expr) and value.is_number and value == 0:
+        return Integer(0)
+    return as_expr(value, what)
+
+
+def as_nonnegative_tuple(value, n: int, what: str) -> tuple[Expr, ...]:
+    """:func:`as_tuple` with zeros allowed: an int/expression or ``n`` of them."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ArgumentError(f"{what} must be an integer or a tuple of {n} integers. Received: {value!r}")
+        return tuple(as_nonnegative(v, what) for v in value)
+    return (as_nonnegative(value, what),) * n
+
+
+def keras_pool_length(n: Expr, pool_size: Expr, strides: Expr, padding: str) -> Expr:
+    """Keras ``compute_pooling_output_shape`` for one spatial axis.
+
+    ``valid``: ``floor((n - pool_size) / strides) + 1``; ``same``:
+    ``floor((n - 1) / strides) + 1``. (The caller defaults ``strides`` to ``pool_size``.)
+    """
+    if padding == "same":
+        return same_length(n, strides)
+    return conv_length(n, pool_size, strides)
+
+
+def keras_deconv_length(n: Expr, kernel_size: Expr, strides: Expr, padding: str,
+                        output_padding: Expr | None = None, dilation_rate: Expr = 1) -> Expr:
+    """Keras ``compute_conv_transpose_output_shape`` for one spatial axis
+    (``backend/common/backend_utils._get_output_shape_given_tf_padding``).
+
+    With the dilated kernel ``k = (kernel_size - 1) · dilation_rate + 1``:
+
+    - ``valid``: ``(n - 1) · strides + k + output_padding``, where ``output_padding``
+      defaults to ``max(k, strides) - k`` — so ``(n - 1) · strides + max(k, strides)``;
+    - ``same``: ``n · strides`` when ``output_padding`` is ``None``, else
+      ``(n - 1) · strides + (k mod 2) + output_padding``.
+
+    No floor: a transposed convolution's length is a polynomial in ``n``.
+    """
+    k = (_exact(kernel_size) - 1) * dilation_rate + 1
+    strides = _exact(strides)
+    if padding == "same":
+        if output_padding is None:
+            return n * strides
+        return (n - 1) * strides + sympy.Mod(k, 2) + output_padding
+    if output_padding is None:
+        return (n - 1) * strides + sympy.Max(k, strides)
+    return (n - 1) * strides + k + output_padding
