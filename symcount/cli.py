@@ -1,7 +1,8 @@
 """The ``symcount`` command: thin over the library.
 
     symcount count TARGET [--set NAME=VALUE]... [--json]
-    symcount summary TARGET [--set NAME=VALUE]...
+    symcount summary TARGET [--set NAME=VALUE]... [--format {text,markdown}]
+    symcount latex TARGET [--set NAME=VALUE]... [--standalone] [-o FILE]
 
 A user mistake prints one line ``error: …`` on stderr and exits with status 2.
 """
@@ -61,13 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symcount", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("count", "parameter totals as formulas and numbers"),
-                            ("summary", "the Keras-style table, formula and number columns")):
+                            ("summary", "the Keras-style table, formula and number columns"),
+                            ("latex", "LaTeX: totals, the booktabs table and the derivations")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("target", metavar="TARGET", help="architecture file (.yaml, .json, .toml)")
         sub.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                          help="give a dim a value (overrides the file's default); repeatable")
         if name == "count":
             sub.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "summary":
+            sub.add_argument("--format", choices=("text", "markdown"), default="text",
+                             help="text (the terminal table) or markdown (table and derivations)")
+        if name == "latex":
+            sub.add_argument("--standalone", action="store_true",
+                             help="a complete document for pdflatex, not a fragment to paste")
+            sub.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of printing")
     return parser
 
 
@@ -78,9 +87,27 @@ def run(argv: list[str] | None = None) -> int:
         print(json.dumps(count.to_json(), indent=2))
     elif args.command == "count":
         print(_count_text(count))
+    elif args.command == "latex":
+        from .report import latex
+
+        _emit(latex.document(count) if args.standalone else latex.fragment(count) + "\n", args.output)
+    elif args.format == "markdown":
+        print(count.markdown(), end="")
     else:
         print(count.summary())
     return 0
+
+
+def _emit(text: str, path: str | None) -> None:
+    """Print ``text``, or write it to ``path`` (a failure to write is the user's error)."""
+    if path is None:
+        print(text, end="")
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise SymcountError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

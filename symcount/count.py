@@ -187,3 +187,29 @@ class Count:
         from .report.jsonout import to_json
 
         return to_json(self)
+
+    def latex(self, standalone: bool = False) -> str:
+        """The derivations as an ``align*`` block; ``standalone=True``: a whole document."""
+        from .report import latex
+
+        return latex.document(self) if standalone else latex.derivations(self)
+
+    def latex_table(self) -> str:
+        """The Keras-style table as a ``booktabs`` table, formula and number columns."""
+        from .report.latex import table
+
+        return table(self)
+
+    def markdown(self) -> str:
+        """The table, totals and derivations in Markdown with inline math (MathJax)."""
+        from .report.markdown import markdown
+
+        return markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from .report.latex import repr_latex
+
+        return repr_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()

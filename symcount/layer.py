@@ -106,6 +106,9 @@ class Layer:
     #: how many input tensors the layer takes (merging layers take a list)
     n_inputs = 1
 
+    #: how the layer's rule is written in derivations (:class:`symcount.derivation.Notation`)
+    notation = None
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
@@ -296,6 +299,9 @@ class LayerRecord:
     counted: bool = True
     path: tuple[str, ...] = ()
     repeat: Expr = Integer(1)
+    #: the dims bound by ``subs`` (dim → value), so derivations read the layer's own
+    #: arguments (``Dense(classes)``) at the same values as its shapes
+    substituted: tuple = ()
 
     @property
     def params(self) -> Expr:
@@ -324,6 +330,13 @@ class LayerRecord:
         """``conv2d_1 (Conv2D)``, as Keras's summary prints it."""
         return f"{self.name} ({self.type})"
 
+    @property
+    def derivation(self) -> tuple:
+        """Where the numbers come from: rule, values, result (:func:`symcount.derivation.derive`)."""
+        from .derivation import derive
+
+        return derive(self)
+
     def subs(self, mapping) -> "LayerRecord":
         return replace(
             self,
@@ -332,6 +345,7 @@ class LayerRecord:
             weights=tuple(w.subs(mapping) for w in self.weights),
             macs=_subs(self.macs, mapping),
             repeat=_subs(self.repeat, mapping),
+            substituted=tuple({**dict(self.substituted), **dict(mapping or {})}.items()),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..derivation import Notation
 from ..dims import as_tuple, as_expr, divisible, keras_conv_length, product
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
@@ -28,6 +29,12 @@ class Conv2D(Layer):
     """
 
     rank = 2
+    notation = Notation(
+        {"filters": "C_out", "kernel_size": ("k_h", "k_w"), "strides": ("s_h", "s_w"),
+         "dilation_rate": ("d_h", "d_w"), "groups": "g"},
+        inputs=("H_in", "W_in", "C_in"), outputs=("H_out", "W_out", "C_out"),
+        hidden_at_one=("strides", "dilation_rate", "groups"),
+    )
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
                  groups=1, activation=None, use_bias=True, name=None):

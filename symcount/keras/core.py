@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..derivation import Notation
 from ..dims import as_expr, size_text
 from ..errors import ArgumentError
 from ..layer import InputLayer, Layer, Weight, positions
@@ -22,6 +23,8 @@ class Dense(Layer):
     Output: the input shape with its last axis replaced by ``units``.
     MACs: ``n_in · units`` per position (every axis but batch and last).
     """
+
+    notation = Notation({"units": "n_out"}, inputs=("n_in",))
 
     def __init__(self, units, activation=None, use_bias=True, name=None):
         super().__init__(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..derivation import Notation
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Weight
 
@@ -14,6 +15,8 @@ class BatchNormalization(Layer):
     ``moving_variance`` non-trainable — Keras counts these in ``count_params()``
     (torch keeps its running statistics as buffers instead).
     """
+
+    notation = Notation(inputs={"axis": "C"})
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, name=None):
         super().__init__(name)

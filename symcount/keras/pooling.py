@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..derivation import Notation
 from ..dims import as_tuple, conv_length, same_length
 from ..layer import Layer
 from .conv import check_padding
@@ -16,6 +17,10 @@ class _Pooling2D(Layer):
     """
 
     rank = 2
+    notation = Notation(
+        {"pool_size": ("p_h", "p_w"), "strides": ("s_h", "s_w")},
+        inputs=("H_in", "W_in", "C"), outputs=("H_out", "W_out", "C"), hidden_at_one=("strides",),
+    )
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", name=None):
         super().__init__(name)

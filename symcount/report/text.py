@@ -1,12 +1,15 @@
 """The terminal table, laid out like Keras 3's ``model.summary()``, with a formula
-column beside the number column. Formulas longer than their column wrap at term
-boundaries instead of breaking the table. Only formatting happens here."""
+column beside the number column. Formulas are printed as SymPy reads them back, floors
+over one denominator (``16384*(floor((H - 32)/12) + 1) + 512``); a formula longer than
+its column wraps at the terms of its sum (then, for a term wider than the column, at
+spaces) instead of breaking the table. Only formatting happens here."""
 
 from __future__ import annotations
 
 import textwrap
 
-from ..dims import condition_text, size_text
+from ..dims import condition_text
+from . import printing
 
 FORMULA_WIDTH = 34
 SHAPE_WIDTH = 26
@@ -14,12 +17,50 @@ SHAPE_WIDTH = 26
 
 def number(value) -> str:
     """``6,029,097`` for an integer; the expression's text otherwise."""
-    return f"{int(value):,}" if getattr(value, "is_Integer", False) or isinstance(value, int) else str(value)
+    return f"{int(value):,}" if getattr(value, "is_Integer", False) or isinstance(value, int) else formula(value)
 
 
 def formula(expr) -> str:
-    """An expression as one line, with spaces around ``+`` so it wraps at terms."""
-    return str(expr)
+    """An expression as one line, as SymPy reads it back: ``129*classes``,
+    ``floor((H - 32)/12)``."""
+    return printing.python(expr)
+
+
+def wrap_terms(expr, width: int) -> str:
+    """``expr`` on lines of at most ``width`` characters, broken between the terms of
+    its sum (a term wider than that is wrapped at its spaces)."""
+    lines, current = [], ""
+    for term in printing.terms(expr, "python"):
+        candidate = f"{current} {term}" if current else term
+        if current and len(candidate) > width:
+            lines.append(current)
+            current = term
+        else:
+            current = candidate
+    lines.append(current)
+    return "\n".join(part for line in lines for part in _wrap_product(line, width))
+
+
+def _wrap_product(text: str, width: int) -> list[str]:
+    """A line wider than ``width`` broken after its top-level ``*`` s, then at spaces."""
+    if len(text) <= width:
+        return [text]
+    factors, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if c == "*" and depth == 0 and text[i - 1:i + 1] != "**" and text[i:i + 2] != "**":
+            factors.append(text[start:i + 1])
+            start = i + 1
+    factors.append(text[start:])
+    lines, current = [], ""
+    for factor in factors:
+        if current and len(current + factor) > width:
+            lines.append(current)
+            current = factor
+        else:
+            current += factor
+    lines.append(current)
+    return [part for line in lines for part in _wrap(line, width)]
 
 
 def readable_bytes(n_params) -> str:
@@ -35,7 +76,9 @@ def readable_bytes(n_params) -> str:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    """Lines already broken (``\\n``) are kept; each is wrapped at spaces to ``width``."""
+    return [part for line in text.split("\n")
+            for part in (textwrap.wrap(line, width, break_on_hyphens=False) or [""])]
 
 
 def _table(header: list[str], rows: list[list[str]], widths: list[int], right: set[int]) -> list[str]:
@@ -72,13 +115,15 @@ def summary(count) -> str:
     for record, sym in zip(count.layers, symbolic.layers):
         rows.append([
             record.label + ("" if record.counted else " [shared]"),
-            size_text(record.output_shape),
+            printing.shape(record.output_shape, "python"),
             formula(sym.params),
             number(record.params) if record.params.is_Integer else "",
         ])
     label_w = max([len("Layer (type)"), *(len(r[0]) for r in rows)])
     shape_w = min(max([len("Output Shape"), *(len(r[1]) for r in rows)]), SHAPE_WIDTH)
     formula_w = min(max([len("Param # (formula)"), *(len(r[2]) for r in rows)]), FORMULA_WIDTH)
+    for row, sym in zip(rows, symbolic.layers):
+        row[2] = wrap_terms(sym.params, formula_w)
     number_w = max([len("Param #"), *(len(r[3]) for r in rows)])
     lines = [f'Model: "{count.name}"']
     lines += _table(["Layer (type)", "Output Shape", "Param # (formula)", "Param #"], rows,
@@ -87,7 +132,7 @@ def summary(count) -> str:
         value, expr = getattr(count, attribute), getattr(symbolic, attribute)
         text = number(value) + readable_bytes(value)
         if value != expr:
-            text = f"{expr} = {text}"
+            text = f"{formula(expr)} = {text}"
         lines.append(f" {title} params: {text}")
     if count.values:
         lines.append(" Values: " + ", ".join(f"{k}={v}" for k, v in count.values.items()))

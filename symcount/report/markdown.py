@@ -1,0 +1,79 @@
+"""Markdown reports for READMEs and issue threads: the Keras-style table, the totals and
+the derivations, with formulas as inline math (``$…$``) that MathJax and GitHub render.
+
+Formulas avoid what Markdown would eat before MathJax sees it: no ``|`` (table cells),
+no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
+"""
+
+from __future__ import annotations
+
+from .printing import latex, latex_name, shape, text
+
+
+def _math(tex: str) -> str:
+    return f"${tex}$"
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|")
+
+
+def _number(value) -> str:
+    return f"{int(value):,}" if getattr(value, "is_Integer", False) else ""
+
+
+def _formula(expr) -> str:
+    """A number as plain text (``9,248``), anything else as inline math."""
+    return _number(expr) if getattr(expr, "is_Integer", False) else _math(latex(expr))
+
+
+def _shape(values) -> str:
+    if all(v is None or getattr(v, "is_Integer", False) for v in values):
+        return text_shape(values)
+    return _math(shape(values).replace("\\allowbreak ", " "))
+
+
+def text_shape(values) -> str:
+    return "(" + ", ".join("None" if v is None else str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
+
+
+def _total_line(title: str, expr, value) -> str:
+    formula = latex(expr)
+    if value != expr:
+        formula += f" = {latex(value)}"
+    return f"**{title}:** {_math(formula)}"
+
+
+def markdown(count) -> str:
+    """The model's table, totals, values, validity conditions and derivations."""
+    symbolic = count.symbolic or count
+    lines = [f"**{count.name}**", ""]
+    lines += ["| Layer (type) | Output shape | Param # (formula) | Param # |", "| --- | --- | --- | ---: |"]
+    for record, sym in zip(count.layers, symbolic.layers):
+        label = f"`{record.name}` ({record.type})"
+        if not record.counted:
+            label += " [shared]"
+        if record.repeat != 1:
+            label += f" × {_math(latex(record.repeat))}"
+        lines.append("| " + " | ".join(_cell(c) for c in (
+            label, _shape(record.output_shape), _formula(sym.params), _number(record.params))) + " |")
+    lines.append("")
+    lines.append(_total_line("Total params", symbolic.total, count.total))
+    if symbolic.non_trainable != 0:
+        lines.append("")
+        lines.append(_total_line("Trainable params", symbolic.trainable, count.trainable))
+        lines.append("")
+        lines.append(_total_line("Non-trainable params", symbolic.non_trainable, count.non_trainable))
+    if count.values:
+        lines += ["", "Values: " + ", ".join(_math(f"{latex_name(k)} = {v}") for k, v in count.values.items())]
+    conditions = symbolic.conditions
+    if conditions:
+        lines += ["", "Valid for " + ", ".join(_math(latex(c.relation)) for c in conditions)]
+    derived = [(r, r.derivation) for r in count.layers]
+    derived = [(r, d) for r, d in derived if d]
+    if derived:
+        lines += ["", "**Derivations**", ""]
+        for record, derivations in derived:
+            chains = "; ".join(_math(d.latex) for d in derivations)
+            lines.append(f"- `{record.name}` ({record.type}): {chains}")
+    return "\n".join(lines) + "\n"
