@@ -130,6 +130,41 @@ def keras_conv_length(n: Expr, kernel: Expr, stride: Expr, padding: str, dilatio
     return conv_length(n, kernel, stride, dilation)
 
 
+def transposed_conv_length(n: Expr, kernel: Expr, stride: Expr = 1, dilation: Expr = 1, pad: Expr = 0,
+                           output_padding: Expr = 0) -> Expr:
+    """Output length of a transposed convolution over ``n`` positions.
+
+    ``(n - 1)*stride - pad + dilation*(kernel - 1) + output_padding + 1`` where ``pad``
+    is the total padding removed (torch: ``2*padding``). This is torch's
+    ``ConvTranspose2d`` rule: ``H_out = (H_in - 1) × stride - 2 × padding +
+    dilation × (kernel_size - 1) + output_padding + 1``.
+    """
+    return (n - 1) * stride - pad + dilation * (kernel - 1) + output_padding + 1
+
+
+def ceil_pool_length(n: Expr, kernel: Expr, stride: Expr = 1, dilation: Expr = 1, padding: Expr = 0) -> Expr:
+    """Output length of torch pooling with ``ceil_mode=True`` over ``n`` positions,
+    ``padding`` on each side.
+
+    torch's docs: ``L_out = ceil((L_in + 2·padding - dilation·(kernel_size - 1) - 1) / stride) + 1``,
+    and "sliding windows are allowed to go off-bounds if they start within the left
+    padding or the input; windows that would start in the right padded region are
+    ignored" (ATen ``pooling_output_shape``: the count drops by one when
+    ``(L_out - 1)·stride >= L_in + padding``). Both at once, exactly::
+
+        floor((n + padding - 1 + Min(0, stride + padding - dilation·(kernel - 1) - 1)) / stride) + 1
+
+    i.e. ``min(ceil(m / stride), floor((n + padding - 1) / stride)) + 1`` with
+    ``m = n + 2·padding - dilation·(kernel - 1) - 1``: the number of window starts
+    that both the ceil rule allows and lie before the right padding. The ``Min`` is of
+    the layer's arguments only, so with numeric arguments the length is one floor in
+    ``n``. Exact when ``padding <= dilation·(kernel - 1) + 1``, which torch's own check
+    ``padding <= kernel_size / 2`` guarantees (ATen drops at most one window).
+    """
+    shift = sympy.Min(0, stride + padding - dilation * (kernel - 1) - 1)
+    return floor_div(n + padding - 1 + shift, stride) + 1
+
+
 # ---------------------------------------------------------------------------
 # Validity conditions
 # ---------------------------------------------------------------------------

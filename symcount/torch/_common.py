@@ -1,0 +1,130 @@
+"""What the torch layers share: argument parsing with torch's names, the batch axis,
+and weights of sub-modules under their attribute names.
+
+Shapes follow torch's tensors, with ``None`` standing for the batch axis: ``(None, C,
+H, W)`` for a convolution; ``(L, None, E)`` for a recurrent or attention layer with
+``batch_first=False`` (time-major, torch's default) and ``(None, L, E)`` with
+``batch_first=True``. A shape without ``None`` (a numeric ``batch_size``) has its batch
+axis first.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import replace
+
+import sympy
+from sympy import Expr, Integer
+
+from ..dims import as_expr, is_dim_value, product, size_text
+from ..errors import ArgumentError, ShapeError
+from ..layer import Layer, Requirement, Weight
+
+
+class TorchLayer(Layer):
+    """Base of the torch layers that share a constructor across ranks (``Conv1d/2d/3d``):
+    each concrete class records its own arguments under its own name, so an argument
+    error says ``Conv3d: …``, not the name of the shared base."""
+
+    def __init_subclass__(cls, **kwargs):
+        if "__init__" not in cls.__dict__ and cls.__name__[0] != "_":
+            inherited = cls.__init__
+            cls.__init__ = getattr(inherited, "__wrapped__", inherited)
+        super().__init_subclass__(**kwargs)
+
+
+def size(value, what: str) -> Expr:
+    """A positive size (int, dim or expression), as torch's size arguments."""
+    return as_expr(value, what)
+
+
+def nonneg(value, what: str) -> Expr:
+    """A size that may be 0 (``padding``, ``output_padding``)."""
+    if isinstance(value, bool) or not is_dim_value(value):
+        raise ArgumentError(
+            f"{what} must be a non-negative integer or an expression in dims. "
+            f"Received: {value!r} ({type(value).__name__})"
+        )
+    expr = Integer(value) if isinstance(value, int) else value
+    if expr.is_number and (not expr.is_integer or expr < 0):
+        raise ArgumentError(f"{what} must be a non-negative integer. Received: {value!r}")
+    return expr
+
+
+def sizes(value, n: int, what: str, allow_zero: bool = False) -> tuple[Expr, ...]:
+    """torch's ``_single``/``_pair``/``_triple``: one size for every axis, or ``n`` of them."""
+    parse = nonneg if allow_zero else size
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ArgumentError(f"{what} must be an integer or a tuple of {n} integers. Received: {value!r}")
+        return tuple(parse(v, what) for v in value)
+    return (parse(value, what),) * n
+
+
+def flag(value, what: str) -> bool:
+    """A boolean argument (torch's RNNs reject anything but ``bool``)."""
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{what} should be of type bool, got: {type(value).__name__}")
+    return value
+
+
+def probability(value, what: str) -> float:
+    """A dropout probability in ``[0, 1]``, as torch checks it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ArgumentError(f"{what} probability has to be between 0 and 1, but got {value!r}")
+    return value
+
+
+def batch_axis(shape) -> int:
+    """The axis holding ``None`` (the batch); 0 for a shape with a numeric batch."""
+    return next((i for i, s in enumerate(shape) if s is None), 0)
+
+
+def expect_batch_first(layer, shape, rank: int, axes: str) -> None:
+    """Raise unless ``shape`` has ``rank`` axes (batch included) with the batch axis first."""
+    layer.expect_rank(shape, rank, axes)
+    if batch_axis(shape) != 0:
+        raise ShapeError(
+            f"expected the batch axis first {axes}. Received: input shape={size_text(shape)} "
+            f"with the batch axis at position {batch_axis(shape)}"
+        )
+
+
+def expect_sequence(layer, shape, batch_first: bool, axes: str = "(L, N, H_in)") -> None:
+    """A batched sequence: ``(L, N, …)`` when not ``batch_first``, ``(N, L, …)`` when it is."""
+    layer.expect_rank(shape, 3, "(N, L, features)" if batch_first else axes)
+    where = batch_axis(shape)
+    wanted = 0 if batch_first else 1
+    if where != wanted:
+        layout = "(N, L, features) with the batch axis first" if batch_first else \
+            f"{axes}, time-major with the batch axis second"
+        hint = "; pass batch_first=True or give a time-major input such as Input((L, E), batch_first=False)" \
+            if not batch_first else "; pass batch_first=False for a time-major input"
+        raise ShapeError(
+            f"with batch_first={batch_first} the input must be {layout}. Received: input shape="
+            f"{size_text(shape)} with the batch axis at position {where}{hint}"
+        )
+
+
+def positions(shape) -> Expr:
+    """Positions a last-axis layer (Linear) is applied at, per example: every axis but
+    the batch axis and the last."""
+    skip = batch_axis(shape)
+    return product(s for i, s in enumerate(shape[:-1]) if i != skip)
+
+
+def equal(a, b, needed: str) -> Requirement:
+    """``a == b`` as a three-valued requirement."""
+    return Requirement(sympy.Eq(a, b), needed)
+
+
+def prefixed(prefix: str, weights) -> tuple[Weight, ...]:
+    """A sub-module's weights under its attribute name: ``self_attn.in_proj_weight``."""
+    return tuple(replace(w, name=f"{prefix}.{w.name}") for w in weights)
+
+
+def stacked(weights, count: Expr, name_of) -> tuple[Weight, ...]:
+    """``count`` copies of the same weights as one stacked weight each (a leading axis of
+    length ``count``), named ``name_of(weight_name)``: how a symbolic number of layers is
+    declared (``layers.*.linear1.weight`` of shape ``(num_layers, F, E)``)."""
+    return tuple(replace(w, name=name_of(w.name), shape=(count, *w.shape)) for w in weights)

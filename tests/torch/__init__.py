@@ -1,0 +1,1 @@
+"""symcount.torch against torch 2.13 (CPU)."""
