@@ -5,34 +5,81 @@ counting rules (BatchNormalization's moving statistics are non-trainable paramet
 """
 
 from ..graph import Block, Model, Repeat, Sequential
+from .attention import MultiHeadAttention
+from .conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D,
+                   DepthwiseConv2D, SeparableConv1D, SeparableConv2D)
+from .core import Activation, Dense, Dropout, Embedding, Input, InputLayer
 from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
-from .conv import Conv2D
-from .core import Activation, Dense, Dropout, Input, InputLayer
-from .normalization import BatchNormalization
-from .pooling import AveragePooling2D, MaxPooling2D
-from .reshaping import Flatten
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization
+from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D,
+                      GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                      GlobalMaxPooling3D, MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
+from .reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D,
+                        UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 
 __all__ = [
+    "Activation",
     "Add",
     "Average",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "BatchNormalization",
+    "Bidirectional",
     "Block",
     "Concatenate",
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
+    "Dense",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
     "Dot",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GRU",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "GroupNormalization",
+    "Input",
+    "InputLayer",
+    "LSTM",
+    "LayerNormalization",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
     "Maximum",
     "Minimum",
     "Model",
+    "MultiHeadAttention",
     "Multiply",
+    "Permute",
     "Repeat",
-    "Subtract",
-    "Activation",
-    "AveragePooling2D",
-    "BatchNormalization",
-    "Conv2D",
-    "Dense",
-    "Dropout",
-    "Flatten",
-    "Input",
-    "InputLayer",
-    "MaxPooling2D",
+    "RepeatVector",
+    "Reshape",
+    "SeparableConv1D",
+    "SeparableConv2D",
     "Sequential",
+    "SimpleRNN",
+    "Subtract",
+    "TimeDistributed",
+    "UnitNormalization",
+    "UpSampling1D",
+    "UpSampling2D",
+    "UpSampling3D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
 ]

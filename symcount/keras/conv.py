@@ -1,24 +1,136 @@
-"""Keras convolution layers (channels-last), shape rule from ``dims.keras_conv_length``."""
+"""Keras convolution layers (channels-last): ``Conv1D/2D/3D``,
+``Conv1DTranspose/2D/3D``, ``DepthwiseConv1D/2D``, ``SeparableConv1D/2D``.
+
+One base per family, parametrised by ``rank`` (the number of spatial axes), as in
+Keras's ``BaseConv``. Shape rules come from :mod:`symcount.dims`:
+``keras_conv_length`` (Keras ``compute_conv_output_shape``) and
+``keras_deconv_length`` (Keras ``compute_conv_transpose_output_shape``).
+"""
 
 from __future__ import annotations
 
 from ..derivation import Notation
-from ..dims import as_tuple, as_expr, divisible, keras_conv_length, product
+from ..dims import (as_expr, as_nonnegative_tuple, as_tuple, divisible, keras_conv_length,
+                    keras_deconv_length, product)
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
 from .activations import check_activation
+from .arguments import argument_rule, check_data_format, rules, strides_or_dilation_one
 
 
 def check_padding(padding, owner: str, allowed=("valid", "same")) -> str:
+    """Keras ``standardize_padding``: case-insensitive, one of ``allowed``."""
     if not isinstance(padding, str) or padding.lower() not in allowed:
         options = " or ".join(f"'{p}'" for p in allowed)
         raise ArgumentError(f"{owner}: `padding` must be {options}. Received: padding={padding!r}")
     return padding.lower()
 
 
-class Conv2D(Layer):
-    """Keras ``Conv2D(filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
-    groups=1, activation=None, use_bias=True)`` on ``(batch, H, W, C_in)``.
+class _Windowed(Layer):
+    """What every convolution shares: ``kernel_size``, ``strides``, ``dilation_rate``,
+    ``padding`` over ``rank`` spatial axes of a ``(batch, *spatial, channels)`` input."""
+
+    rank: int
+    paddings = ("valid", "same")
+
+    def _window(self, kernel_size, strides, padding, data_format, dilation_rate):
+        owner = type(self).__name__
+        self.kernel_size = as_tuple(kernel_size, self.rank, f"{owner} kernel_size")
+        self.strides = as_tuple(strides, self.rank, f"{owner} strides")
+        self.padding = check_padding(padding, owner, self.paddings)
+        self.data_format = check_data_format(data_format, owner)
+        self.dilation_rate = as_tuple(dilation_rate, self.rank, f"{owner} dilation_rate")
+
+    def _strides_rule(self):
+        return argument_rule(
+            strides_or_dilation_one(self.strides, self.dilation_rate),
+            f"{type(self).__name__}: `strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+            f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}",
+        )
+
+    def _expect_input(self, shape):
+        self.expect_rank(shape, self.rank + 2, "(batch, " + ", ".join(["spatial"] * self.rank) + ", channels)")
+
+    def _spatial(self, shape):
+        """Output sizes of the spatial axes (``causal`` pads ``d(k - 1)`` on the left
+        only, so its length is ``same``'s: Keras treats them alike)."""
+        padding = "same" if self.padding == "causal" else self.padding
+        return tuple(
+            keras_conv_length(n, k, s, padding, d)
+            for n, k, s, d in zip(shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)
+        )
+
+
+# ---------------------------------------------------------------------------
+# Conv1D / Conv2D / Conv3D
+# ---------------------------------------------------------------------------
+
+
+class _Conv(_Windowed):
+    """Keras ``BaseConv``: ``ConvND(filters, kernel_size, strides=1, padding="valid",
+    data_format=None, dilation_rate=1, groups=1, activation=None, use_bias=True)``.
+
+    Weights: ``kernel (*kernel_size, C_in / groups, filters)``, ``bias (filters,)``.
+    Output per spatial axis: ``valid``: ``floor((n - d(k - 1) - 1) / s) + 1``; ``same``
+    (and Conv1D's ``causal``): ``floor((n - 1) / s) + 1``. Keras requires ``C_in`` and
+    ``filters`` divisible by ``groups`` and rejects ``strides > 1`` with
+    ``dilation_rate > 1``. MACs: output positions · ``prod(kernel_size) · (C_in / groups) · filters``.
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True, name=None):
+        super().__init__(name)
+        owner = type(self).__name__
+        self.filters = as_expr(filters, f"{owner} filters")
+        self._window(kernel_size, strides, padding, data_format, dilation_rate)
+        self.groups = as_expr(groups, f"{owner} groups")
+        self.activation = check_activation(activation, owner)
+        self.use_bias = bool(use_bias)
+        self._rules = rules(
+            self._strides_rule(),
+            argument_rule(
+                divisible(self.filters, self.groups),
+                f"{owner}: The number of filters must be evenly divisible by the number of groups. "
+                f"Received: groups={self.groups}, filters={self.filters}",
+            ),
+        )
+
+    def requirements(self, shape):
+        self._expect_input(shape)
+        yield from self._rules
+        yield Requirement(divisible(shape[-1], self.groups),
+                          f"The number of input channels must be evenly divisible by the number of groups ({self.groups})")
+
+    def weights(self, shape):
+        yield Weight("kernel", (*self.kernel_size, shape[-1] / self.groups, self.filters))
+        if self.use_bias:
+            yield Weight("bias", (self.filters,))
+
+    def output_shape(self, shape):
+        return (shape[0], *self._spatial(shape), self.filters)
+
+    def macs(self, shape):
+        return product(self._spatial(shape)) * product(self.kernel_size) * (shape[-1] / self.groups) * self.filters
+
+
+class Conv1D(_Conv):
+    """Keras ``Conv1D(filters, kernel_size, strides=1, padding="valid", data_format=None,
+    dilation_rate=1, groups=1, activation=None, use_bias=True)`` on ``(batch, steps, C_in)``.
+
+    Weights: ``kernel (kernel_size, C_in / groups, filters)``, ``bias (filters,)``.
+    Output ``(batch, steps', filters)``: ``valid``: ``floor((steps - d(k - 1) - 1) / s) + 1``;
+    ``same`` and ``causal`` (left padding ``d(k - 1)``): ``floor((steps - 1) / s) + 1``.
+    ``C_in`` and ``filters`` divisible by ``groups``; not ``strides > 1`` with
+    ``dilation_rate > 1``. MACs: ``steps' · k · (C_in / groups) · filters``.
+    """
+
+    rank = 1
+    paddings = ("valid", "same", "causal")
+
+
+class Conv2D(_Conv):
+    """Keras ``Conv2D(filters, kernel_size, strides=1, padding="valid", data_format=None,
+    dilation_rate=1, groups=1, activation=None, use_bias=True)`` on ``(batch, H, W, C_in)``.
 
     Weights: ``kernel (k_h, k_w, C_in / groups, filters)``, ``bias (filters,)``.
     Output: ``(batch, H', W', filters)`` with, per axis, ``valid``:
@@ -36,48 +148,245 @@ class Conv2D(Layer):
         hidden_at_one=("strides", "dilation_rate", "groups"),
     )
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
-                 groups=1, activation=None, use_bias=True, name=None):
+
+class Conv3D(_Conv):
+    """Keras ``Conv3D(filters, kernel_size, strides=1, padding="valid", data_format=None,
+    dilation_rate=1, groups=1, activation=None, use_bias=True)`` on ``(batch, D, H, W, C_in)``.
+
+    Weights: ``kernel (k_d, k_h, k_w, C_in / groups, filters)``, ``bias (filters,)``.
+    Output ``(batch, D', H', W', filters)``, per axis ``valid``:
+    ``floor((n - d(k - 1) - 1) / s) + 1``; ``same``: ``floor((n - 1) / s) + 1``.
+    ``C_in`` and ``filters`` divisible by ``groups``; not ``strides > 1`` with
+    ``dilation_rate > 1``. MACs: ``D' H' W' · k_d k_h k_w (C_in / groups) · filters``.
+    """
+
+    rank = 3
+
+
+# ---------------------------------------------------------------------------
+# Conv1DTranspose / Conv2DTranspose / Conv3DTranspose
+# ---------------------------------------------------------------------------
+
+
+class _ConvTranspose(_Windowed):
+    """Keras ``BaseConvTranspose``: ``ConvNDTranspose(filters, kernel_size, strides=1,
+    padding="valid", output_padding=None, data_format=None, dilation_rate=1,
+    activation=None, use_bias=True)``.
+
+    Weights: ``kernel (*kernel_size, filters, C_in)`` (output channels before input
+    channels), ``bias (filters,)``. Output per spatial axis (``dims.keras_deconv_length``),
+    with ``k = (kernel_size - 1) · dilation_rate + 1``: ``valid``:
+    ``(n - 1) · s + k + output_padding``, ``output_padding`` defaulting to
+    ``max(k, s) - k``; ``same``: ``n · s`` without ``output_padding``, else
+    ``(n - 1) · s + (k mod 2) + output_padding``. Keras requires
+    ``output_padding < strides`` on every axis and rejects ``strides > 1`` with
+    ``dilation_rate > 1``. MACs: input positions · ``prod(kernel_size) · C_in · filters``.
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True, name=None):
         super().__init__(name)
         owner = type(self).__name__
         self.filters = as_expr(filters, f"{owner} filters")
-        self.kernel_size = as_tuple(kernel_size, self.rank, f"{owner} kernel_size")
-        self.strides = as_tuple(strides, self.rank, f"{owner} strides")
-        self.padding = check_padding(padding, owner)
-        self.dilation_rate = as_tuple(dilation_rate, self.rank, f"{owner} dilation_rate")
-        self.groups = as_expr(groups, f"{owner} groups")
+        self._window(kernel_size, strides, padding, data_format, dilation_rate)
+        self.output_padding = (None if output_padding is None
+                               else as_nonnegative_tuple(output_padding, self.rank, f"{owner} output_padding"))
         self.activation = check_activation(activation, owner)
         self.use_bias = bool(use_bias)
-        if any(s != 1 for s in self.strides) and any(d != 1 for d in self.dilation_rate):
-            raise ArgumentError(
-                f"{owner}: `strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
+        padding_rules = () if self.output_padding is None else tuple(
+            argument_rule(
+                op < s,
+                f"{owner}: `output_padding` must be strictly less than `strides` for all dimensions. "
+                f"At dimension {i}, `output_padding` is {op} but `strides` is {s}. "
+                f"Received: output_padding={self.output_padding}, strides={self.strides}",
             )
-        if divisible(self.filters, self.groups) == False:  # noqa: E712 (SymPy false)
-            raise ArgumentError(
-                f"{owner}: the number of filters must be evenly divisible by the number of groups. "
-                f"Received: groups={self.groups}, filters={self.filters}"
-            )
+            for i, (op, s) in enumerate(zip(self.output_padding, self.strides))
+        )
+        self._rules = rules(*padding_rules, self._strides_rule())
 
     def requirements(self, shape):
-        self.expect_rank(shape, self.rank + 2, "(batch, spatial..., channels)")
-        yield Requirement(divisible(shape[-1], self.groups),
-                          f"The number of input channels must be evenly divisible by the number of groups ({self.groups})")
-        yield Requirement(divisible(self.filters, self.groups),
-                          f"The number of filters must be evenly divisible by the number of groups ({self.groups})")
+        self._expect_input(shape)
+        yield from self._rules
 
     def weights(self, shape):
-        yield Weight("kernel", (*self.kernel_size, shape[-1] / self.groups, self.filters))
+        yield Weight("kernel", (*self.kernel_size, self.filters, shape[-1]))
+        if self.use_bias:
+            yield Weight("bias", (self.filters,))
+
+    def _spatial(self, shape):
+        paddings = self.output_padding or (None,) * self.rank
+        return tuple(
+            keras_deconv_length(n, k, s, self.padding, op, d)
+            for n, k, s, op, d in zip(shape[1:-1], self.kernel_size, self.strides, paddings, self.dilation_rate)
+        )
+
+    def output_shape(self, shape):
+        return (shape[0], *self._spatial(shape), self.filters)
+
+    def macs(self, shape):
+        return product(shape[1:-1]) * product(self.kernel_size) * shape[-1] * self.filters
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """Keras ``Conv1DTranspose(filters, kernel_size, strides=1, padding="valid",
+    output_padding=None, data_format=None, dilation_rate=1, activation=None,
+    use_bias=True)`` on ``(batch, steps, C_in)``.
+
+    Weights: ``kernel (k, filters, C_in)``, ``bias (filters,)``. Output
+    ``(batch, steps', filters)``; with ``k_eff = (k - 1) · dilation_rate + 1``:
+    ``valid``: ``(steps - 1) · s + k_eff + output_padding`` (default ``max(k_eff, s) - k_eff``);
+    ``same``: ``steps · s``, or ``(steps - 1) · s + (k_eff mod 2) + output_padding``.
+    ``output_padding < strides``. MACs: ``steps · k · C_in · filters``.
+    """
+
+    rank = 1
+
+
+class Conv2DTranspose(_ConvTranspose):
+    """Keras ``Conv2DTranspose(filters, kernel_size, strides=1, padding="valid",
+    output_padding=None, data_format=None, dilation_rate=1, activation=None,
+    use_bias=True)`` on ``(batch, H, W, C_in)``.
+
+    Weights: ``kernel (k_h, k_w, filters, C_in)``, ``bias (filters,)``. Output
+    ``(batch, H', W', filters)``, per axis with ``k_eff = (k - 1) · dilation_rate + 1``:
+    ``valid``: ``(n - 1) · s + k_eff + output_padding`` (default ``max(k_eff, s) - k_eff``);
+    ``same``: ``n · s``, or ``(n - 1) · s + (k_eff mod 2) + output_padding``.
+    ``output_padding < strides``. MACs: ``H W · k_h k_w · C_in · filters``.
+    """
+
+    rank = 2
+
+
+class Conv3DTranspose(_ConvTranspose):
+    """Keras ``Conv3DTranspose(filters, kernel_size, strides=1, padding="valid",
+    output_padding=None, data_format=None, dilation_rate=1, activation=None,
+    use_bias=True)`` on ``(batch, D, H, W, C_in)``.
+
+    Weights: ``kernel (k_d, k_h, k_w, filters, C_in)``, ``bias (filters,)``. Output
+    ``(batch, D', H', W', filters)``, per axis as Conv2DTranspose.
+    ``output_padding < strides``. MACs: ``D H W · k_d k_h k_w · C_in · filters``.
+    """
+
+    rank = 3
+
+
+# ---------------------------------------------------------------------------
+# DepthwiseConv1D / DepthwiseConv2D
+# ---------------------------------------------------------------------------
+
+
+class _DepthwiseConv(_Windowed):
+    """Keras ``BaseDepthwiseConv``: each input channel convolved with
+    ``depth_multiplier`` kernels of its own."""
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, name=None):
+        super().__init__(name)
+        owner = type(self).__name__
+        self._window(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = as_expr(depth_multiplier, f"{owner} depth_multiplier")
+        self.activation = check_activation(activation, owner)
+        self.use_bias = bool(use_bias)
+
+    def requirements(self, shape):
+        self._expect_input(shape)
+        return ()
+
+    def weights(self, shape):
+        yield Weight("kernel", (*self.kernel_size, shape[-1], self.depth_multiplier))
+        if self.use_bias:
+            yield Weight("bias", (self.depth_multiplier * shape[-1],))
+
+    def output_shape(self, shape):
+        return (shape[0], *self._spatial(shape), self.depth_multiplier * shape[-1])
+
+    def macs(self, shape):
+        return product(self._spatial(shape)) * product(self.kernel_size) * shape[-1] * self.depth_multiplier
+
+
+class DepthwiseConv1D(_DepthwiseConv):
+    """Keras ``DepthwiseConv1D(kernel_size, strides=1, padding="valid", depth_multiplier=1,
+    data_format=None, dilation_rate=1, activation=None, use_bias=True)`` on ``(batch, steps, C)``.
+
+    Weights: ``kernel (k, C, depth_multiplier)``, ``bias (depth_multiplier · C,)``.
+    Output ``(batch, steps', depth_multiplier · C)`` with ``steps'`` as Conv1D's
+    (``valid``/``same``). MACs: ``steps' · k · C · depth_multiplier``.
+    """
+
+    rank = 1
+
+
+class DepthwiseConv2D(_DepthwiseConv):
+    """Keras ``DepthwiseConv2D(kernel_size, strides=1, padding="valid", depth_multiplier=1,
+    data_format=None, dilation_rate=1, activation=None, use_bias=True)`` on ``(batch, H, W, C)``.
+
+    Weights: ``kernel (k_h, k_w, C, depth_multiplier)``, ``bias (depth_multiplier · C,)``.
+    Output ``(batch, H', W', depth_multiplier · C)`` with ``H', W'`` as Conv2D's.
+    MACs: ``H' W' · k_h k_w · C · depth_multiplier``.
+    """
+
+    rank = 2
+
+
+# ---------------------------------------------------------------------------
+# SeparableConv1D / SeparableConv2D
+# ---------------------------------------------------------------------------
+
+
+class _SeparableConv(_Windowed):
+    """Keras ``BaseSeparableConv``: a depthwise convolution, then a 1×…×1 pointwise one."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 depth_multiplier=1, activation=None, use_bias=True, name=None):
+        super().__init__(name)
+        owner = type(self).__name__
+        self.filters = as_expr(filters, f"{owner} filters")
+        self._window(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = as_expr(depth_multiplier, f"{owner} depth_multiplier")
+        self.activation = check_activation(activation, owner)
+        self.use_bias = bool(use_bias)
+
+    def requirements(self, shape):
+        self._expect_input(shape)
+        return ()
+
+    def weights(self, shape):
+        yield Weight("depthwise_kernel", (*self.kernel_size, shape[-1], self.depth_multiplier))
+        yield Weight("pointwise_kernel", ((1,) * self.rank + (self.depth_multiplier * shape[-1], self.filters)))
         if self.use_bias:
             yield Weight("bias", (self.filters,))
 
     def output_shape(self, shape):
-        spatial = tuple(
-            keras_conv_length(n, k, s, self.padding, d)
-            for n, k, s, d in zip(shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)
-        )
-        return (shape[0], *spatial, self.filters)
+        return (shape[0], *self._spatial(shape), self.filters)
 
     def macs(self, shape):
-        out = self.output_shape(shape)
-        return product(out[1:-1]) * product(self.kernel_size) * (shape[-1] / self.groups) * self.filters
+        channels = shape[-1] * self.depth_multiplier
+        return product(self._spatial(shape)) * channels * (product(self.kernel_size) + self.filters)
+
+
+class SeparableConv1D(_SeparableConv):
+    """Keras ``SeparableConv1D(filters, kernel_size, strides=1, padding="valid",
+    data_format=None, dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True)``
+    on ``(batch, steps, C)``.
+
+    Weights: ``depthwise_kernel (k, C, depth_multiplier)``, ``pointwise_kernel
+    (1, depth_multiplier · C, filters)``, ``bias (filters,)``. Output
+    ``(batch, steps', filters)`` with ``steps'`` as Conv1D's (``valid``/``same``).
+    MACs: ``steps' · depth_multiplier · C · (k + filters)``.
+    """
+
+    rank = 1
+
+
+class SeparableConv2D(_SeparableConv):
+    """Keras ``SeparableConv2D(filters, kernel_size, strides=1, padding="valid",
+    data_format=None, dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True)``
+    on ``(batch, H, W, C)``.
+
+    Weights: ``depthwise_kernel (k_h, k_w, C, depth_multiplier)``, ``pointwise_kernel
+    (1, 1, depth_multiplier · C, filters)``, ``bias (filters,)``. Output
+    ``(batch, H', W', filters)`` with ``H', W'`` as Conv2D's.
+    MACs: ``H' W' · depth_multiplier · C · (k_h k_w + filters)``.
+    """
+
+    rank = 2

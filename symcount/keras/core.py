@@ -71,3 +71,24 @@ class Dropout(Layer):
 
 def describe(shape) -> str:
     return size_text(shape)
+
+
+class Embedding(Layer):
+    """Keras ``Embedding(input_dim, output_dim, mask_zero=False)``: integer indices in
+    ``[0, input_dim)`` looked up in a table of ``output_dim``-vectors.
+
+    Weights: ``embeddings (input_dim, output_dim)``. Output: the input shape with an
+    axis of ``output_dim`` added, ``(*input_shape, output_dim)``. No MACs (a lookup).
+    """
+
+    def __init__(self, input_dim, output_dim, mask_zero=False, name=None):
+        super().__init__(name)
+        self.input_dim = as_expr(input_dim, "Embedding input_dim")
+        self.output_dim = as_expr(output_dim, "Embedding output_dim")
+        self.mask_zero = bool(mask_zero)
+
+    def weights(self, shape):
+        yield Weight("embeddings", (self.input_dim, self.output_dim))
+
+    def output_shape(self, shape):
+        return (*shape, self.output_dim)

@@ -1,10 +1,15 @@
-"""Keras normalization layers: ``BatchNormalization``."""
+"""Keras normalization layers: ``BatchNormalization``, ``LayerNormalization``,
+``GroupNormalization``, ``UnitNormalization``."""
 
 from __future__ import annotations
 
+import sympy
+
 from ..derivation import Notation
+from ..dims import as_expr, divisible, size_text
 from ..errors import ArgumentError, ShapeError
-from ..layer import Layer, Weight
+from ..layer import Layer, Requirement, Weight
+from .arguments import check_int
 
 
 class BatchNormalization(Layer):
@@ -41,3 +46,110 @@ class BatchNormalization(Layer):
             yield Weight("beta", channels)
         yield Weight("moving_mean", channels, trainable=False)
         yield Weight("moving_variance", channels, trainable=False)
+
+
+def _axes(axis, owner: str) -> int | tuple[int, ...]:
+    """Keras's ``axis``: an int or a list/tuple of ints."""
+    if isinstance(axis, (list, tuple)):
+        for a in axis:
+            check_int(a, owner, "axis")
+        return tuple(axis)
+    return check_int(axis, owner, "axis")
+
+
+def _check_axes(axes, shape, owner: str, batch_ok: bool = False) -> None:
+    """Every axis within ``[-rank, rank)``; the batch axis has no size, so a layer
+    whose weights are shaped by the axis cannot take it (Keras: "Shapes used to
+    initialize variables must be fully-defined")."""
+    rank = len(shape)
+    for a in axes if isinstance(axes, tuple) else (axes,):
+        if not -rank <= a < rank:
+            raise ShapeError(f"{owner}: axis {a} is out of bounds for an input of rank {rank}. "
+                             f"Received: input shape={size_text(shape)}")
+        if not batch_ok and a % rank == 0:
+            raise ShapeError(f"{owner}: axis {a} is the batch axis, which has no size to shape weights. "
+                             f"Received: input shape={size_text(shape)}")
+
+
+class LayerNormalization(Layer):
+    """Keras ``LayerNormalization(axis=-1, epsilon=0.001, center=True, scale=True,
+    rms_scaling=False)``: normalizes over ``axis`` (an int or a list of ints).
+
+    Weights, shaped by the normalized axes (``(input_shape[axis],)``, or
+    ``tuple(input_shape[a] for a in sorted(axis))`` for a list, as Keras builds them):
+    ``gamma`` when ``scale`` or ``rms_scaling``; ``beta`` when ``center`` and not
+    ``rms_scaling``. Output: the input shape.
+    """
+
+    def __init__(self, axis=-1, epsilon=0.001, center=True, scale=True, rms_scaling=False, name=None):
+        super().__init__(name)
+        self.axis = _axes(axis, "LayerNormalization")
+        self.epsilon = epsilon
+        self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
+
+    def requirements(self, shape):
+        _check_axes(self.axis, shape, "LayerNormalization")
+        return ()
+
+    def weights(self, shape):
+        if isinstance(self.axis, tuple):
+            sizes = tuple(shape[a] for a in sorted(self.axis))
+        else:
+            sizes = (shape[self.axis],)
+        if self.scale or self.rms_scaling:
+            yield Weight("gamma", sizes)
+        if self.center and not self.rms_scaling:
+            yield Weight("beta", sizes)
+
+
+class GroupNormalization(Layer):
+    """Keras ``GroupNormalization(groups=32, axis=-1, epsilon=0.001, center=True,
+    scale=True)``: the ``C = input_shape[axis]`` channels split into ``groups`` groups
+    (``groups=-1``: one per channel, i.e. instance normalization).
+
+    Weights: ``gamma (C,)`` when ``scale``, ``beta (C,)`` when ``center``. Keras requires
+    ``C`` divisible by ``groups`` (so ``groups <= C``). Output: the input shape.
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=0.001, center=True, scale=True, name=None):
+        super().__init__(name)
+        if isinstance(groups, (int, sympy.Integer)) and not isinstance(groups, bool) and groups == -1:
+            self.groups = None  # one group per channel
+        else:
+            try:
+                self.groups = as_expr(groups, "GroupNormalization groups")
+            except ArgumentError:
+                raise ArgumentError(
+                    "GroupNormalization: Received an invalid value for argument `groups`, expected a positive "
+                    f"integer (or `-1` for instance normalization). Received: groups={groups!r}"
+                ) from None
+        self.axis = check_int(axis, "GroupNormalization", "axis")
+        self.epsilon = epsilon
+        self.center, self.scale = bool(center), bool(scale)
+
+    def requirements(self, shape):
+        _check_axes(self.axis, shape, "GroupNormalization")
+        if self.groups is not None:
+            yield Requirement(divisible(shape[self.axis], self.groups),
+                              f"GroupNormalization: the number of channels (axis {self.axis}) must be a multiple "
+                              f"of the number of groups ({self.groups})")
+
+    def weights(self, shape):
+        channels = (shape[self.axis],)
+        if self.scale:
+            yield Weight("gamma", channels)
+        if self.center:
+            yield Weight("beta", channels)
+
+
+class UnitNormalization(Layer):
+    """Keras ``UnitNormalization(axis=-1)``: divides by the L2 norm over ``axis`` (an int
+    or a list of ints, each within the input's rank). No weights; output: the input shape."""
+
+    def __init__(self, axis=-1, name=None):
+        super().__init__(name)
+        self.axis = _axes(axis, "UnitNormalization")
+
+    def requirements(self, shape):
+        _check_axes(self.axis, shape, "UnitNormalization", batch_ok=True)
+        return ()
