@@ -9,8 +9,6 @@ formatting happens here: every expression comes from the count and its records.
 
 from __future__ import annotations
 
-import sympy
-
 from ..derivation import Derivation
 from .printing import latex, latex_name, latex_number, shape, terms, tex_escape, width
 

@@ -7,7 +7,7 @@ no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
 
 from __future__ import annotations
 
-from .printing import latex, latex_name, shape, text
+from .printing import latex, latex_name, shape
 
 
 def _math(tex: str) -> str:
