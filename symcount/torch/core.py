@@ -8,6 +8,8 @@ input shape except ``Flatten``, ``Unflatten`` and ``GLU``.
 
 from __future__ import annotations
 
+import sympy
+
 from ..dims import divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import InputLayer, Layer, Requirement, Weight
@@ -436,9 +438,9 @@ class PReLU(Layer):
         if len(shape) < 2:
             raise ShapeError(f"PReLU with num_parameters={self.num_parameters} needs a channel axis. "
                              f"Received: input shape={size_text(shape)}")
-        yield equal(self.num_parameters, shape[1],
-                    f"Mismatch of parameter numbers and input channel size: num_parameters "
-                    f"({self.num_parameters}) must be 1 or the channels (axis 1)")
+        yield Requirement(sympy.Or(sympy.Eq(self.num_parameters, 1), sympy.Eq(self.num_parameters, shape[1])),
+                          f"Mismatch of parameter numbers and input channel size: num_parameters "
+                          f"({self.num_parameters}) must be 1 or the channels (axis 1)")
 
     def weights(self, shape):
         yield Weight("weight", (self.num_parameters,))

@@ -125,8 +125,16 @@ class AvgPool2d(_AvgPool):
 
 
 class AvgPool3d(_AvgPool):
-    __doc__ = _AvgPool.__doc__.replace("{r}", "3")
+    __doc__ = _AvgPool.__doc__.replace("{r}", "3") + """
+    ``avg_pool3d`` also requires the input itself, before padding, to be at least
+    ``kernel_size`` on every axis (ATen ``pool3d_shape_check``: "input image … smaller than
+    kernel size")."""
     rank = 3
+
+    def requirements(self, shape):
+        yield from super().requirements(shape)
+        for axis, (n, k) in enumerate(zip(shape[2:], self.kernel_size), start=2):
+            yield Requirement(at_least(n - k, 0), f"input image smaller than kernel size on axis {axis} ({k})")
 
 
 class _AdaptivePool(TorchLayer):

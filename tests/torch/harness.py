@@ -26,6 +26,21 @@ BATCH = 2
 
 
 @dataclass(frozen=True)
+class Sub:
+    """A module argument (``TransformerEncoder(encoder_layer=…)``): built by each library."""
+
+    cls: str
+    kwargs: dict
+
+    def build(self, library):
+        return getattr(library, self.cls)(**{k: resolve(v, library) for k, v in self.kwargs.items()})
+
+
+def resolve(value, library):
+    return value.build(library) if isinstance(value, Sub) else value
+
+
+@dataclass(frozen=True)
 class Case:
     cls: str
     kwargs: dict
@@ -36,6 +51,7 @@ class Case:
     integer_input: bool = False  # Embedding's indices
     flops: bool = False  # compare MACs with FlopCounterMode
     flops_missing: int = 0  # MACs FlopCounterMode cannot see (CPU attention kernel), derived by hand
+    self_attention: bool = False  # torch is called as module(x, x, x), symcount on x alone
 
     def __repr__(self):
         return f"{self.cls}(**{self.kwargs}) on {self.shapes} batch_first={self.batch_first}"
@@ -61,9 +77,11 @@ def torch_result(case: Case) -> Result:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            module = getattr(torch.nn, case.cls)(**case.kwargs)
+            module = Sub(case.cls, case.kwargs).build(torch.nn)
             dtype = torch.long if case.integer_input else torch.float32
             xs = [torch.zeros(_batched(s, case.batch_first), dtype=dtype) for s in case.shapes]
+            if case.self_attention:
+                xs = xs * 3
             with FlopCounterMode(display=False) as counter:
                 out = module(*xs)
     except (ValueError, RuntimeError, AssertionError, IndexError, TypeError) as exc:
@@ -84,7 +102,7 @@ def symcount_count(case: Case, kwargs: dict, shapes) -> tuple:
     """symcount's count of the case and the layer, through the user's own paths:
     ``Sequential.count(input_shape=…)`` for one batch-first input, an ``Input`` for a
     time-major one, a functional ``Model`` for several."""
-    layer = getattr(st, case.cls)(**kwargs)
+    layer = Sub(case.cls, kwargs).build(st)
     if case.multi:
         inputs = [st.Input(s, batch_first=case.batch_first) for s in shapes]
         count = sc.Model(inputs, layer(inputs)).count()

@@ -1,24 +1,11 @@
 """Linear, Bilinear, Conv1d/2d/3d and ConvTranspose1d/2d/3d against torch: random
 configurations, valid and invalid, numerically and through dims."""
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from .harness import Case, check, oracle
-
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def rarely(draw, percent):
-    """True about ``percent`` % of the time (False for hypothesis's simplest example)."""
-    return draw(hs.integers(0, 99)) >= 100 - percent
-
-
-def near(draw, value, percent=12):
-    """``value``, or now and then one more (an invalid size both should reject)."""
-    return value + 1 if rarely(draw, percent) else value
-
+from .strategies import SETTINGS, near, per_axis, rarely
 
 @hs.composite
 def linear_cases(draw):
@@ -36,13 +23,6 @@ def bilinear_cases(draw):
     kwargs = dict(in1_features=n1, in2_features=n2, out_features=n_out, bias=draw(hs.booleans()))
     shapes = ((*lead, near(draw, n1)), (*lead2, near(draw, n2)))
     return Case("Bilinear", kwargs, shapes, multi=True, sizes=("in1_features", "in2_features", "out_features"))
-
-
-def per_axis(draw, rank, values):
-    """An int for every axis, or a tuple of ``rank`` of them (torch accepts both)."""
-    if draw(hs.booleans()):
-        return draw(values)
-    return tuple(draw(values) for _ in range(rank))
 
 
 @hs.composite
