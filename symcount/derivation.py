@@ -274,20 +274,23 @@ def _in_notation(record, mapping):
 
 
 def _terms(weights) -> tuple[Term, ...]:
-    """Weights as terms, consecutive equal shapes merged (``gamma, beta`` → ``2C``)."""
+    """Weights as terms, consecutive equal shapes merged (``gamma, beta`` → ``2C``).
+    Axes of a literal 1 are left out of the product (a depth multiplier of 1, a 1×1
+    pointwise kernel); a symbol standing for 1 stays (``k_h k_w`` of a 1×1 convolution)."""
     terms: list[Term] = []
     for w in weights:
+        factors = tuple(f for f in w.shape if f != 1) or (sympy.Integer(1),)
         last = terms[-1] if terms else None
-        if last is not None and last.factors == tuple(w.shape) and last.trainable == w.trainable:
+        if last is not None and last.factors == factors and last.trainable == w.trainable:
             terms[-1] = Term(last.names + (w.name,), last.factors, last.trainable)
         else:
-            terms.append(Term((w.name,), tuple(w.shape), w.trainable))
+            terms.append(Term((w.name,), factors, w.trainable))
     return tuple(terms)
 
 
 def _distinct(steps: Sequence[Step]) -> tuple[Step, ...]:
     """Drop a stage that prints the same as the next one (``32 = 32``)."""
-    out = [s for s, nxt in zip(steps, steps[1:]) if s.latex != nxt.latex]
+    out = [s for s, nxt in zip(steps, steps[1:]) if s.latex != nxt.latex and s.text != nxt.text]
     return tuple(out) + (steps[-1],)
 
 

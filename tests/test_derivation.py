@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 import symcount as sc
 from symcount.derivation import derive
-from symcount.keras import (AveragePooling2D, BatchNormalization, Conv2D, Dense, Flatten, Input, MaxPooling2D,
-                            Repeat, Sequential)
+from symcount.keras import (GRU, LSTM, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Conv2DTranspose, Dense,
+                            DepthwiseConv2D, Embedding, Flatten, GroupNormalization, Input, LayerNormalization,
+                            MaxPooling2D, Repeat, SeparableConv2D, Sequential, SimpleRNN)
 from symcount.spec import load
 
 
@@ -142,12 +143,12 @@ def test_repeated_block_derives_one_occurrence():
 # Properties: every derivation's stages agree, for random layers
 # ---------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(\d+|[()⌊⌋⌈⌉+−·/])")
+_TOKEN = re.compile(r"\s*(\d+|max\(|min\(|[()⌊⌋⌈⌉+−·/,])")
 
 
 def evaluate(text: str) -> Fraction:
     """An independent reader for the printed values stage: integers, + − · /, brackets,
-    floors and ceilings; exact fractions."""
+    floors, ceilings, max and min; exact fractions."""
     tokens = _TOKEN.findall(text)
     assert "".join(tokens) == re.sub(r"\s+", "", text), f"unexpected characters in {text!r}"
     pos = 0
@@ -176,6 +177,13 @@ def evaluate(text: str) -> Fraction:
         token = take()
         if token.isdigit():
             return Fraction(int(token))
+        if token in ("max(", "min("):
+            args = [expr()]
+            while peek() == ",":
+                take()
+                args.append(expr())
+            assert take() == ")"
+            return max(args) if token == "max(" else min(args)
         closing = {"(": ")", "⌊": "⌋", "⌈": "⌉"}[token]
         value = expr()
         assert take() == closing
@@ -311,3 +319,35 @@ def test_symbolic_stages_substituted_equal_the_numeric_stages(cfg, pool, values)
 def test_derive_is_what_the_record_exposes(seed):
     record = by_name(seed, "conv2d")
     assert derive(record) == record.derivation
+
+
+# ---------------------------------------------------------------------------
+# Other layers that declare a notation: Keras's own counting rules, by hand
+# ---------------------------------------------------------------------------
+
+ZOO = [
+    # (input shape, layer, hand parameter count, hand output shape)
+    ((32, 32, 8), DepthwiseConv2D(3, depth_multiplier=2), 3 * 3 * 8 * 2 + 8 * 2, (None, 30, 30, 16)),
+    ((30, 30, 8), SeparableConv2D(16, 3, strides=2), 3 * 3 * 8 + 8 * 16 + 16, (None, 14, 14, 16)),
+    ((14, 14, 16), Conv2DTranspose(8, 3, strides=2), 3 * 3 * 8 * 16 + 8, (None, (14 - 1) * 2 + 3, (14 - 1) * 2 + 3, 8)),
+    ((50, 4), Conv1D(8, 5, strides=3, groups=2), 5 * 2 * 8 + 8, (None, (50 - 5) // 3 + 1, 8)),
+    ((10,), Embedding(1000, 16), 1000 * 16, (None, 10, 16)),
+    ((10, 8), LayerNormalization(), 2 * 8, (None, 10, 8)),
+    ((6, 6, 8), GroupNormalization(4), 2 * 8, (None, 6, 6, 8)),
+    ((5, 8), LSTM(7), 4 * (8 * 7 + 7 * 7 + 7), (None, 7)),
+    ((5, 7), GRU(6), 3 * (7 * 6 + 6 * 6) + 2 * 3 * 6, (None, 6)),
+    ((5, 6), SimpleRNN(4), 6 * 4 + 4 * 4 + 4, (None, 4)),
+]
+
+
+@pytest.mark.parametrize("shape, layer, params, output", ZOO, ids=[type(z[1]).__name__ for z in ZOO])
+def test_declared_notation_derives_keras_counts(shape, layer, params, output):
+    record = Sequential([Input(shape), layer]).count().layers[0]
+    check(record, params, output)
+    assert chain(record).rule is not None  # written in the layer's notation
+
+
+def test_transposed_convolution_derives_its_output_size():
+    record = Sequential([Input((14, 14, 16)), Conv2DTranspose(8, 3, strides=2)]).count().layers[0]
+    d = chain(record, "output[1]")
+    assert d.text == "H_out = s_h·(H_in − 1) + max(k_h, s_h) = 2·(14 − 1) + max(3, 2) = 29"

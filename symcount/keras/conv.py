@@ -26,6 +26,28 @@ def check_padding(padding, owner: str, allowed=("valid", "same")) -> str:
     return padding.lower()
 
 
+_AXES = {1: ("",), 2: ("h", "w"), 3: ("d", "h", "w")}
+_SIZES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def window_notation(rank: int, **sizes: str) -> Notation:
+    """How derivations write a rank-``rank`` convolution: ``k_h, k_w`` (kernel), ``s_h``
+    (strides), ``d_h`` (dilation), input ``(H_in, W_in, C_in)``, output ``(H_out, W_out,
+    C_out)`` (1D: ``k``, ``L_in``; 3D: ``k_d``, ``D_in``), plus the given arguments
+    (``filters="C_out"``). Strides, dilation, groups and depth multiplier are written only
+    where they are not 1."""
+
+    def per_axis(letter):
+        return tuple(f"{letter}_{a}" if a else letter for a in _AXES[rank])
+
+    return Notation(
+        {**sizes, "kernel_size": per_axis("k"), "strides": per_axis("s"), "dilation_rate": per_axis("d")},
+        inputs=(*(f"{n}_in" for n in _SIZES[rank]), "C_in"),
+        outputs=(*(f"{n}_out" for n in _SIZES[rank]), "C_out"),
+        hidden_at_one=("strides", "dilation_rate", "groups", "depth_multiplier"),
+    )
+
+
 class _Windowed(Layer):
     """What every convolution shares: ``kernel_size``, ``strides``, ``dilation_rate``,
     ``padding`` over ``rank`` spatial axes of a ``(batch, *spatial, channels)`` input."""
@@ -126,6 +148,7 @@ class Conv1D(_Conv):
 
     rank = 1
     paddings = ("valid", "same", "causal")
+    notation = window_notation(1, filters="C_out", groups="g")
 
 
 class Conv2D(_Conv):
@@ -141,12 +164,7 @@ class Conv2D(_Conv):
     """
 
     rank = 2
-    notation = Notation(
-        {"filters": "C_out", "kernel_size": ("k_h", "k_w"), "strides": ("s_h", "s_w"),
-         "dilation_rate": ("d_h", "d_w"), "groups": "g"},
-        inputs=("H_in", "W_in", "C_in"), outputs=("H_out", "W_out", "C_out"),
-        hidden_at_one=("strides", "dilation_rate", "groups"),
-    )
+    notation = window_notation(2, filters="C_out", groups="g")
 
 
 class Conv3D(_Conv):
@@ -161,6 +179,7 @@ class Conv3D(_Conv):
     """
 
     rank = 3
+    notation = window_notation(3, filters="C_out", groups="g")
 
 
 # ---------------------------------------------------------------------------
@@ -240,6 +259,7 @@ class Conv1DTranspose(_ConvTranspose):
     """
 
     rank = 1
+    notation = window_notation(1, filters="C_out")
 
 
 class Conv2DTranspose(_ConvTranspose):
@@ -255,6 +275,7 @@ class Conv2DTranspose(_ConvTranspose):
     """
 
     rank = 2
+    notation = window_notation(2, filters="C_out")
 
 
 class Conv3DTranspose(_ConvTranspose):
@@ -268,6 +289,7 @@ class Conv3DTranspose(_ConvTranspose):
     """
 
     rank = 3
+    notation = window_notation(3, filters="C_out")
 
 
 # ---------------------------------------------------------------------------
@@ -314,6 +336,7 @@ class DepthwiseConv1D(_DepthwiseConv):
     """
 
     rank = 1
+    notation = window_notation(1, depth_multiplier="m")
 
 
 class DepthwiseConv2D(_DepthwiseConv):
@@ -326,6 +349,7 @@ class DepthwiseConv2D(_DepthwiseConv):
     """
 
     rank = 2
+    notation = window_notation(2, depth_multiplier="m")
 
 
 # ---------------------------------------------------------------------------
@@ -376,6 +400,7 @@ class SeparableConv1D(_SeparableConv):
     """
 
     rank = 1
+    notation = window_notation(1, filters="C_out", depth_multiplier="m")
 
 
 class SeparableConv2D(_SeparableConv):
@@ -390,3 +415,4 @@ class SeparableConv2D(_SeparableConv):
     """
 
     rank = 2
+    notation = window_notation(2, filters="C_out", depth_multiplier="m")

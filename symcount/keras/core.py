@@ -81,6 +81,8 @@ class Embedding(Layer):
     axis of ``output_dim`` added, ``(*input_shape, output_dim)``. No MACs (a lookup).
     """
 
+    notation = Notation({"input_dim": "V", "output_dim": "d"})
+
     def __init__(self, input_dim, output_dim, mask_zero=False, name=None):
         super().__init__(name)
         self.input_dim = as_expr(input_dim, "Embedding input_dim")

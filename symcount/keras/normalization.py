@@ -81,6 +81,8 @@ class LayerNormalization(Layer):
     ``rms_scaling``. Output: the input shape.
     """
 
+    notation = Notation(inputs={"axis": "C"})
+
     def __init__(self, axis=-1, epsilon=0.001, center=True, scale=True, rms_scaling=False, name=None):
         super().__init__(name)
         self.axis = _axes(axis, "LayerNormalization")
@@ -110,6 +112,8 @@ class GroupNormalization(Layer):
     Weights: ``gamma (C,)`` when ``scale``, ``beta (C,)`` when ``center``. Keras requires
     ``C`` divisible by ``groups`` (so ``groups <= C``). Output: the input shape.
     """
+
+    notation = Notation(inputs={"axis": "C"})
 
     def __init__(self, groups=32, axis=-1, epsilon=0.001, center=True, scale=True, name=None):
         super().__init__(name)

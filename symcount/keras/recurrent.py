@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import sympy
 
+from ..derivation import Notation
 from ..dims import as_expr, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight, build, snake_case
@@ -36,6 +37,7 @@ class _RNN(Layer):
     """
 
     gates: int
+    notation = Notation({"units": "n"}, inputs=("n_in",))
 
     def _recurrent(self, units, use_bias, return_sequences, return_state, go_backwards, stateful, unroll):
         owner = type(self).__name__
