@@ -10,7 +10,7 @@ formatting happens here: every expression comes from the count and its records.
 from __future__ import annotations
 
 from ..derivation import Derivation
-from .printing import latex, latex_name, latex_number, shape, terms, tex_escape, width
+from .printing import collect, latex, latex_name, latex_number, repeats, shape, terms, tex_escape, width
 
 #: the width (em, as :func:`printing.width` estimates it) a display line may take: the
 #: text width of an 11pt article on A4 with 2cm margins is 44em; the estimate errs by
@@ -161,9 +161,10 @@ def totals(count) -> str:
     if symbolic.non_trainable != 0:
         lines += [("P_{\\text{trainable}}", "trainable"), ("P_{\\text{non-trainable}}", "non_trainable")]
     rows = []
+    keys = repeats(count)
     for lhs, attribute in lines:
         expr, value = getattr(symbolic, attribute), getattr(count, attribute)
-        stages = [_closed(expr)]
+        stages = [_closed(collect(expr, keys))]
         if value != expr:
             stages.append(_closed(value))
         rows += _rows(lhs, stages)
@@ -174,7 +175,7 @@ def totals(count) -> str:
         rows = []
         for key, group in by_block.items():
             lhs = f"P_{{\\text{{{tex_escape(key[0])}}}}}"
-            stages = [_closed(group["params"])]
+            stages = [_closed(collect(group["params"], keys))]
             if bound[key]["params"] != group["params"]:
                 stages.append(_closed(bound[key]["params"]))
             rows += _rows(lhs, stages)
@@ -231,7 +232,7 @@ def table(count, long: bool = False) -> str:
     as a formula in the model's dims and as a number. ``long=True`` gives a ``longtable``
     that breaks across pages; otherwise a ``table`` float with a ``tabular``."""
     symbolic = count.symbolic or count
-    total = f"Total & & ${latex(symbolic.total)}$ & {_number(count.total)} \\\\"
+    total = f"Total & & ${latex(collect(symbolic.total, repeats(count)))}$ & {_number(count.total)} \\\\"
     body = _table_rows(count)
     setup = "\\small\\setlength{\\tabcolsep}{4pt}"
     if long:
@@ -302,7 +303,7 @@ def document(count) -> str:
 def repr_latex(count) -> str:
     """For Jupyter: the total as a closed form and, when bound, its value."""
     symbolic = count.symbolic or count
-    text = f"P = {latex(symbolic.total)}"
+    text = f"P = {latex(collect(symbolic.total, repeats(count)))}"
     if count.total != symbolic.total:
         text += f" = {latex(count.total)}"
     return f"$\\displaystyle {text}$"

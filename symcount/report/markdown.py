@@ -7,7 +7,7 @@ no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
 
 from __future__ import annotations
 
-from .printing import latex, latex_name, shape
+from .printing import collect, latex, latex_name, repeats, shape
 
 
 def _math(tex: str) -> str:
@@ -37,8 +37,8 @@ def text_shape(values) -> str:
     return "(" + ", ".join("None" if v is None else str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
 
 
-def _total_line(title: str, expr, value) -> str:
-    formula = latex(expr)
+def _total_line(title: str, expr, value, keys=()) -> str:
+    formula = latex(collect(expr, keys))
     if value != expr:
         formula += f" = {latex(value)}"
     return f"**{title}:** {_math(formula)}"
@@ -58,12 +58,13 @@ def markdown(count) -> str:
         lines.append("| " + " | ".join(_cell(c) for c in (
             label, _shape(record.output_shape), _formula(sym.params), _number(record.params))) + " |")
     lines.append("")
-    lines.append(_total_line("Total params", symbolic.total, count.total))
+    keys = repeats(count)
+    lines.append(_total_line("Total params", symbolic.total, count.total, keys))
     if symbolic.non_trainable != 0:
         lines.append("")
-        lines.append(_total_line("Trainable params", symbolic.trainable, count.trainable))
+        lines.append(_total_line("Trainable params", symbolic.trainable, count.trainable, keys))
         lines.append("")
-        lines.append(_total_line("Non-trainable params", symbolic.non_trainable, count.non_trainable))
+        lines.append(_total_line("Non-trainable params", symbolic.non_trainable, count.non_trainable, keys))
     if count.values:
         lines += ["", "Values: " + ", ".join(_math(f"{latex_name(k)} = {v}") for k, v in count.values.items())]
     conditions = symbolic.conditions

@@ -240,7 +240,7 @@ class Printer:
         letter or a number (``k_h k_w C_in``, ``2C``); ``\\cdot`` (``·``, ``*``) around
         words, brackets and substituted numbers (``3 \\cdot 3 \\cdot 32``), which also
         lets inline math break there."""
-        pieces = [self.wrap(f, MUL) for f in factors]
+        pieces = [self.wrap(f, MUL if len(factors) > 1 else ADD) for f in factors]
         if self.style != "latex" and len(pieces) > 1:  # a/b·c reads as a/(b·c): bracket fractions
             pieces = [Printed(self.paren(p), ATOM, "bracket") if p.kind == "fraction" else p for p in pieces]
         if not pieces:
@@ -304,6 +304,29 @@ class Printer:
             "python": {">=": ">=", "<=": "<=", "==": "==", "!=": "!=", ">": ">", "<": "<"},
         }[self.style]
         return Printed(f"{self.print(rel.lhs)} {ops[rel.rel_op]} {self.print(rel.rhs)}", 0)
+
+
+def collect(expr, keys: Sequence) -> sympy.Expr:
+    """``expr`` with the terms that are multiples of each key gathered behind it, the
+    way a person writes a repeated block: ``n(4d² + 4d) + n(4d² + d) + 4dn`` →
+    ``n(8d² + 9d)``. ``keys`` are the model's symbolic repetition counts; nothing is
+    expanded, so floors and their products stay as they are."""
+    if not isinstance(expr, sympy.Expr):
+        return expr
+    for key in sorted(set(keys), key=lambda k: -len(sympy.Mul.make_args(k))):
+        inside, outside = [], []
+        for term in sympy.Add.make_args(expr):
+            factor, rest = term.as_independent(*key.free_symbols, as_Add=False)
+            (inside if rest == key else outside).append(factor if rest == key else term)
+        if len(inside) > 1:
+            expr = sympy.Add(sympy.Mul(key, sympy.Add(*inside)), *outside)
+    return expr
+
+
+def repeats(count) -> list:
+    """The symbolic repetition counts of a count's records (``n_layer``)."""
+    symbolic = count.symbolic or count
+    return [r.repeat for r in symbolic.layers if not r.repeat.is_number]
 
 
 def latex(expr, bindings: Mapping | None = None) -> str:

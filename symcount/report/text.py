@@ -114,7 +114,8 @@ def summary(count) -> str:
     rows = []
     for record, sym in zip(count.layers, symbolic.layers):
         rows.append([
-            record.label + ("" if record.counted else " [shared]"),
+            record.label + ("" if record.counted else " [shared]")
+            + ("" if record.repeat == 1 else f" ×{formula(record.repeat)}"),
             printing.shape(record.output_shape, "python"),
             formula(sym.params),
             number(record.params) if record.params.is_Integer else "",
@@ -130,9 +131,10 @@ def summary(count) -> str:
                     [label_w, shape_w, formula_w, number_w], right={3})
     for title, attribute in (("Total", "total"), ("Trainable", "trainable"), ("Non-trainable", "non_trainable")):
         value, expr = getattr(count, attribute), getattr(symbolic, attribute)
-        text = number(value) + readable_bytes(value)
+        keys = printing.repeats(count)
+        text = number(value) + readable_bytes(value) if value.is_Integer else formula(printing.collect(value, keys))
         if value != expr:
-            text = f"{formula(expr)} = {text}"
+            text = f"{formula(printing.collect(expr, keys))} = {text}"
         lines.append(f" {title} params: {text}")
     if count.values:
         lines.append(" Values: " + ", ".join(f"{k}={v}" for k, v in count.values.items()))

@@ -62,3 +62,15 @@ def test_python_style_reads_back_as_the_same_expression():
     expr = 4097 * classes + 2097152 * sympy.floor(H / 32) * sympy.floor(W / 32) + 31500096
     namespace = {"floor": sympy.floor, "H": H, "W": W, "classes": classes}
     assert sympy.parse_expr(python(expr), local_dict=namespace) == expr
+
+
+def test_totals_gather_a_repeated_block_behind_its_count():
+    from symcount.keras import BatchNormalization, Block, Dense, Input, Repeat, Sequential
+
+    d, n, V = sc.dims("d n V")
+    layer = Block("layer", [Dense(4 * d), Dense(d), BatchNormalization()])
+    count = Sequential([Input((d,)), Repeat(layer, n), Dense(V)]).count()
+    # by hand: n·((4d² + 4d) + (4d² + d) + 4d) + (V d + V)
+    assert " Total params: V*d + n*(8*d**2 + 9*d) + V" in count.summary()
+    assert r"n \cdot \left(8 d^{2} + 9 d\right)" in count.latex(standalone=True)
+    assert r"n \cdot \left(8 d^{2} + 9 d\right)" in count.markdown()
