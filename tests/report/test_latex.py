@@ -115,6 +115,17 @@ def test_symbolic_documents_break_long_equations_within_the_page(tmp_path, monke
     assert r"\lvert\mathcal{V}\rvert" in toy.count().latex()
 
 
+def test_fragment_compiles_with_the_packages_it_names(tmp_path, capsys):
+    assert main(["latex", str(EXAMPLES / "small_cnn.yaml")]) == 0
+    fragment = capsys.readouterr().out
+    packages = re.match(r"% symcount: small_cnn\. Needs \\usepackage\{([a-z,]+)\}", fragment).group(1)
+    tex = tmp_path / "paper.tex"
+    tex.write_text("\\documentclass{article}\n\\usepackage{%s}\n\\begin{document}\n%s\\end{document}\n"
+                   % (packages, fragment))
+    _, text = compile_pdf(tex)
+    assert {224, 12352, 16448, 32896, 1290, 63210} <= set(numbers(text))
+
+
 def test_fragment_has_the_table_and_the_derivations(capsys):
     assert main(["latex", str(EXAMPLES / "mlp.yaml")]) == 0
     out = capsys.readouterr().out
