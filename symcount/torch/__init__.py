@@ -6,8 +6,10 @@ and torch's counting rules — parameters are what ``model.parameters()`` yields
     from symcount.torch import Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear
 
     H, W = sc.dims("H W")
-    model = Sequential([Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(), Linear(16 * (H // 2) * (W // 2), 10)])
+    model = Sequential([Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(),
+                        Linear(16 * (H // 2) * (W // 2), 10)])
     c = model.count(input_shape=(3, H, W))      # torch-style: no Input layer needed
+    c.total                                     # 160*floor(H/2)*floor(W/2) + 458
 
 Shapes are torch's tensor shapes with ``None`` for the batch axis: ``(None, C, H, W)``;
 recurrent and attention layers follow ``batch_first`` — time-major ``(L, None, E)`` by

@@ -16,6 +16,7 @@ from dataclasses import replace
 import sympy
 from sympy import Expr, Integer
 
+from ..derivation import Notation
 from ..dims import as_expr, is_dim_value, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight
@@ -31,6 +32,29 @@ class TorchLayer(Layer):
             inherited = cls.__init__
             cls.__init__ = getattr(inherited, "__wrapped__", inherited)
         super().__init_subclass__(**kwargs)
+
+
+_AXES = {1: ("",), 2: ("h", "w"), 3: ("d", "h", "w")}
+_SIZES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def window_notation(rank: int, channels=("C_in", "C_out"), **args) -> Notation:
+    """How derivations write a channels-first window (torch's docs' letters): kernel
+    ``k_h, k_w``, stride ``s_h``, padding ``p_h``, dilation ``d_h``, input ``(C_in, H_in,
+    W_in)``, output ``(C_out, H_out, W_out)`` (1D: ``k``, ``L_in``; 3D: ``k_d``, ``D_in``),
+    plus the given arguments (``in_channels="C_in"``). Stride, dilation and groups are
+    written only where they are not 1."""
+
+    def per_axis(letter):
+        return tuple(f"{letter}_{a}" if a else letter for a in _AXES[rank])
+
+    letters = {"kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "a"}
+    return Notation(
+        {**{arg: per_axis(letter) for arg, letter in letters.items()}, **args},
+        inputs=(channels[0], *(f"{n}_in" for n in _SIZES[rank])),
+        outputs=(channels[1], *(f"{n}_out" for n in _SIZES[rank])),
+        hidden_at_one=("stride", "dilation", "groups"),
+    )
 
 
 def size(value, what: str) -> Expr:

@@ -11,9 +11,10 @@ import sympy
 from ..dims import at_least, conv_length, divisible, product, transposed_conv_length
 from ..errors import ArgumentError
 from ..layer import Requirement, Weight
-from ._common import TorchLayer, equal, expect_batch_first, size, sizes
+from ._common import TorchLayer, equal, expect_batch_first, size, sizes, window_notation
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+_AXES = {1: "(N, C_in, L)", 2: "(N, C_in, H, W)", 3: "(N, C_in, D, H, W)"}
 
 
 def _decided_false(relation) -> bool:
@@ -60,9 +61,10 @@ class _ConvNd(TorchLayer):
                 )
 
     def _check_input(self, shape):
-        expect_batch_first(self, shape, self.rank + 2, "(N, C_in, " + ", ".join("DHW"[3 - self.rank:]) + ")")
+        expect_batch_first(self, shape, self.rank + 2, _AXES[self.rank])
         for what, count in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
-            yield Requirement(divisible(count, self.groups), f"{what} ({count}) must be divisible by groups ({self.groups})")
+            yield Requirement(divisible(count, self.groups),
+                              f"{what} ({count}) must be divisible by groups ({self.groups})")
         yield equal(shape[1], self.in_channels,
                     f"expected input to have {self.in_channels} channels (in_channels) on axis 1")
         if self.padding == "same":
@@ -121,7 +123,8 @@ class _Conv(_ConvNd):
         else:
             spatial = tuple(
                 conv_length(n, k, s, d, left + right)
-                for n, k, s, d, (left, right) in zip(shape[2:], self.kernel_size, self.stride, self.dilation, self._sides())
+                for n, k, s, d, (left, right) in
+                zip(shape[2:], self.kernel_size, self.stride, self.dilation, self._sides())
             )
         return (shape[0], self.out_channels, *spatial)
 
@@ -150,7 +153,8 @@ class _ConvTranspose(_ConvNd):
         super().__init__(name)
         owner = type(self).__name__
         if padding_mode != "zeros":
-            raise ArgumentError(f'{owner}: Only "zeros" padding mode is supported. Received: padding_mode={padding_mode!r}')
+            raise ArgumentError(
+                f'{owner}: Only "zeros" padding mode is supported. Received: padding_mode={padding_mode!r}')
         if isinstance(padding, str):
             raise ArgumentError(f"{owner}: padding must be an integer or a tuple of integers (torch's transposed "
                                 f"convolutions take no padding strings). Received: padding={padding!r}")
@@ -189,28 +193,34 @@ class _ConvTranspose(_ConvNd):
 class Conv1d(_Conv):
     __doc__ = _Conv.__doc__.replace("{r}", "1")
     rank = 1
+    notation = window_notation(1, in_channels="C_in", out_channels="C_out", groups="g")
 
 
 class Conv2d(_Conv):
     __doc__ = _Conv.__doc__.replace("{r}", "2")
     rank = 2
+    notation = window_notation(2, in_channels="C_in", out_channels="C_out", groups="g")
 
 
 class Conv3d(_Conv):
     __doc__ = _Conv.__doc__.replace("{r}", "3")
     rank = 3
+    notation = window_notation(3, in_channels="C_in", out_channels="C_out", groups="g")
 
 
 class ConvTranspose1d(_ConvTranspose):
     __doc__ = _ConvTranspose.__doc__.replace("{r}", "1")
     rank = 1
+    notation = window_notation(1, in_channels="C_in", out_channels="C_out", groups="g")
 
 
 class ConvTranspose2d(_ConvTranspose):
     __doc__ = _ConvTranspose.__doc__.replace("{r}", "2")
     rank = 2
+    notation = window_notation(2, in_channels="C_in", out_channels="C_out", groups="g")
 
 
 class ConvTranspose3d(_ConvTranspose):
     __doc__ = _ConvTranspose.__doc__.replace("{r}", "3")
     rank = 3
+    notation = window_notation(3, in_channels="C_in", out_channels="C_out", groups="g")

@@ -218,7 +218,8 @@ class ReLU6(_Activation):
 
 
 class LeakyReLU(_Activation):
-    """torch ``nn.LeakyReLU(negative_slope=0.01, inplace=False)``: ``max(0, x) + negative_slope·min(0, x)``. No weights, same shape."""
+    """torch ``nn.LeakyReLU(negative_slope=0.01, inplace=False)``: ``max(0, x) + negative_slope·min(0, x)``.
+    No weights, same shape."""
 
     def __init__(self, negative_slope=0.01, inplace=False, name=None):
         super().__init__(name)
@@ -323,7 +324,8 @@ class Hardshrink(_Activation):
 
 
 class Threshold(_Activation):
-    """torch ``nn.Threshold(threshold, value, inplace=False)``: ``x`` if ``x > threshold`` else ``value``. No weights, same shape."""
+    """torch ``nn.Threshold(threshold, value, inplace=False)``: ``x`` if ``x > threshold`` else ``value``.
+    No weights, same shape."""
 
     def __init__(self, threshold, value, inplace=False, name=None):
         super().__init__(name)
@@ -412,8 +414,10 @@ class GLU(Layer):
     def requirements(self, shape):
         axis = _normalize_dim(self.dim, len(shape))
         if shape[axis] is None:
-            raise ShapeError(f"GLU cannot halve the batch axis. Received: dim={self.dim}, input shape={size_text(shape)}")
-        yield Requirement(divisible(shape[axis], 2), f"Halving dimension must be even, but dimension {axis} is size {shape[axis]}")
+            raise ShapeError(
+                f"GLU cannot halve the batch axis. Received: dim={self.dim}, input shape={size_text(shape)}")
+        yield Requirement(divisible(shape[axis], 2),
+                          f"Halving dimension must be even, but dimension {axis} is size {shape[axis]}")
 
     def output_shape(self, shape):
         axis = _normalize_dim(self.dim, len(shape))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..derivation import Notation
 from ..dims import decided
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
@@ -19,6 +20,8 @@ class Embedding(Layer):
     ``_freeze=True``, then not trainable). Output ``(*, embedding_dim)``. torch requires
     ``-num_embeddings <= padding_idx < num_embeddings``. MACs: none (a lookup).
     """
+
+    notation = Notation({"num_embeddings": "V", "embedding_dim": "d"})
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _freeze=False, name=None):

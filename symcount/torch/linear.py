@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..dims import size_text
 from ..errors import ShapeError
+from ..derivation import Notation
 from ..layer import Layer, Weight
 from ._common import equal, positions, size
 
@@ -15,6 +16,8 @@ class Linear(Layer):
     Output: the input shape ``(*, in_features)`` with its last axis ``out_features``.
     MACs: ``in_features · out_features`` per position (every axis but batch and last).
     """
+
+    notation = Notation({"in_features": "n_in", "out_features": "n_out"}, inputs=("n_in",), outputs=("n_out",))
 
     def __init__(self, in_features, out_features, bias=True, name=None):
         super().__init__(name)

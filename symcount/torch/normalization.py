@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..derivation import Notation
 from ..dims import at_least, divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight
@@ -27,6 +28,7 @@ class _NormBase(TorchLayer):
     running statistics as buffers when ``track_running_stats``."""
 
     ranks: tuple = (4,)
+    notation = Notation({"num_features": "C"}, inputs={1: "C"})
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True,
                  name=None):
@@ -192,6 +194,8 @@ class GroupNorm(Layer):
     torch requires ``num_channels`` divisible by ``num_groups``, and the channels (axis 1)
     equal to ``num_channels`` when ``affine`` (otherwise only divisible by ``num_groups``).
     """
+
+    notation = Notation({"num_groups": "G", "num_channels": "C"}, inputs={1: "C"})
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True, name=None):
         super().__init__(name)

@@ -13,7 +13,7 @@ import sympy
 from ..dims import at_least, ceil_pool_length, conv_length
 from ..errors import ArgumentError
 from ..layer import Requirement
-from ._common import TorchLayer, expect_batch_first, size, sizes
+from ._common import TorchLayer, expect_batch_first, size, sizes, window_notation
 
 _AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
@@ -97,21 +97,25 @@ class _AvgPool(_Pool):
 
 class MaxPool1d(_MaxPool):
     __doc__ = _MaxPool.__doc__.replace("{r}", "1")
+    notation = window_notation(1, channels=("C", "C"))
     rank = 1
 
 
 class MaxPool2d(_MaxPool):
     __doc__ = _MaxPool.__doc__.replace("{r}", "2")
+    notation = window_notation(2, channels=("C", "C"))
     rank = 2
 
 
 class MaxPool3d(_MaxPool):
     __doc__ = _MaxPool.__doc__.replace("{r}", "3")
+    notation = window_notation(3, channels=("C", "C"))
     rank = 3
 
 
 class AvgPool1d(_AvgPool):
     __doc__ = _AvgPool.__doc__.replace("{r}", "1").replace(", divisor_override=None", "")
+    notation = window_notation(1, channels=("C", "C"))
     rank = 1
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, name=None):
@@ -121,6 +125,7 @@ class AvgPool1d(_AvgPool):
 
 class AvgPool2d(_AvgPool):
     __doc__ = _AvgPool.__doc__.replace("{r}", "2")
+    notation = window_notation(2, channels=("C", "C"))
     rank = 2
 
 
@@ -129,6 +134,7 @@ class AvgPool3d(_AvgPool):
     ``avg_pool3d`` also requires the input itself, before padding, to be at least
     ``kernel_size`` on every axis (ATen ``pool3d_shape_check``: "input image … smaller than
     kernel size")."""
+    notation = window_notation(3, channels=("C", "C"))
     rank = 3
 
     def requirements(self, shape):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..derivation import Notation
 from ..dims import decided
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
@@ -23,6 +24,7 @@ class _RNNBase(Layer):
 
     #: gate_size = gates · hidden_size (RNN 1, LSTM 4, GRU 3)
     gates = 1
+    notation = Notation({"input_size": "n_in", "hidden_size": "h"}, inputs=("n_in",))
 
     def _base(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size=0):
         owner = type(self).__name__

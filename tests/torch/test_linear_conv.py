@@ -54,7 +54,8 @@ def conv_transpose_cases(draw):
     kwargs = dict(in_channels=in_channels, out_channels=out_channels,
                   kernel_size=per_axis(draw, rank, hs.integers(1, 4)), stride=per_axis(draw, rank, hs.integers(1, 3)),
                   padding=per_axis(draw, rank, hs.integers(0, 2)),
-                  output_padding=per_axis(draw, rank, hs.integers(0, 2)) if rarely(draw, 40) else 0, groups=groups, bias=draw(hs.booleans()),
+                  output_padding=per_axis(draw, rank, hs.integers(0, 2)) if rarely(draw, 40) else 0,
+                  groups=groups, bias=draw(hs.booleans()),
                   dilation=per_axis(draw, rank, hs.integers(1, 2)))
     if rarely(draw, 5):
         kwargs["padding_mode"] = "reflect"

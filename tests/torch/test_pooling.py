@@ -14,7 +14,8 @@ def pool_cases(draw):
     kind = draw(hs.sampled_from(["Max", "Avg"]))
     kernel = per_axis(draw, rank, hs.integers(1, 4))
     kwargs = dict(kernel_size=kernel, stride=None if draw(hs.booleans()) else per_axis(draw, rank, hs.integers(1, 3)),
-                  padding=per_axis(draw, rank, hs.integers(0, 2 if rarely(draw, 30) else 1)), ceil_mode=draw(hs.booleans()))
+                  padding=per_axis(draw, rank, hs.integers(0, 2 if rarely(draw, 30) else 1)),
+                  ceil_mode=draw(hs.booleans()))
     if kind == "Max":
         kwargs["dilation"] = per_axis(draw, rank, hs.integers(1, 2))
     else:
