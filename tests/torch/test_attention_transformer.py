@@ -32,7 +32,8 @@ def attention_cases(draw):
 def layer_kwargs(draw):
     nhead = draw(hs.integers(1, 2))
     return dict(d_model=nhead * draw(hs.integers(1, 3)), nhead=nhead, dim_feedforward=draw(hs.integers(1, 6)),
-                dropout=0.0, activation=draw(hs.sampled_from(["relu", "gelu"])), batch_first=draw(hs.booleans()),
+                dropout=0.0, activation=draw(hs.sampled_from(["relu", "gelu", Sub("GELU", {}), Sub("PReLU", {})])),
+                batch_first=draw(hs.booleans()),
                 norm_first=draw(hs.booleans()), bias=draw(hs.booleans()))
 
 
@@ -78,14 +79,14 @@ def transformer_cases(draw):
 
 
 @oracle
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=250)
 @given(attention_cases())
 def test_multihead_attention_matches_torch(case):
     check(case)
 
 
 @oracle
-@settings(SETTINGS, max_examples=60)
+@settings(SETTINGS, max_examples=150)
 @given(transformer_cases())
 def test_transformer_modules_match_torch(case):
     check(case)

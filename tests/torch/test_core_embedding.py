@@ -72,21 +72,21 @@ def shape_cases(draw):
 
 
 @oracle
-@SETTINGS
+@settings(SETTINGS, max_examples=100)
 @given(embedding_cases())
 def test_embedding_matches_torch(case):
     check(case)
 
 
 @oracle
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=60)
 @given(elementwise_cases())
 def test_elementwise_layers_keep_the_shape_like_torch(case):
     check(case, symbolic=False)
 
 
 @oracle
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=200)
 @given(shape_cases())
 def test_shape_changing_core_layers_match_torch(case):
     check(case)

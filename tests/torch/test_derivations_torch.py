@@ -29,7 +29,7 @@ def stages_agree(case):
             assert sympy.simplify(value - d.result) == 0, (case, d.text)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(hs.one_of(conv_cases(), conv_transpose_cases(), pool_cases(), rnn_cases()))
 def test_torch_layer_derivations_agree_with_their_counts(case):
     stages_agree(case)

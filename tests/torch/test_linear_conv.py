@@ -67,28 +67,28 @@ def conv_transpose_cases(draw):
 
 
 @oracle
-@SETTINGS
+@settings(SETTINGS, max_examples=100)
 @given(linear_cases())
 def test_linear_matches_torch(case):
     check(case)
 
 
 @oracle
-@SETTINGS
+@settings(SETTINGS, max_examples=80)
 @given(bilinear_cases())
 def test_bilinear_matches_torch(case):
     check(case)
 
 
 @oracle
-@settings(SETTINGS, max_examples=150)
+@settings(SETTINGS, max_examples=300)
 @given(conv_cases())
 def test_conv_matches_torch(case):
     check(case)
 
 
 @oracle
-@settings(SETTINGS, max_examples=120)
+@settings(SETTINGS, max_examples=250)
 @given(conv_transpose_cases())
 def test_conv_transpose_matches_torch(case):
     check(case)

@@ -49,21 +49,21 @@ def group_norm_cases(draw):
 
 
 @oracle
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=200)
 @given(batch_instance_cases())
 def test_batch_and_instance_norm_match_torch(case):
     check(case)
 
 
 @oracle
-@SETTINGS
+@settings(SETTINGS, max_examples=100)
 @given(layer_norm_cases())
 def test_layer_and_rms_norm_match_torch(case):
     check(case)
 
 
 @oracle
-@SETTINGS
+@settings(SETTINGS, max_examples=100)
 @given(group_norm_cases())
 def test_group_norm_matches_torch(case):
     check(case)

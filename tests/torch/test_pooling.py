@@ -41,14 +41,14 @@ def adaptive_cases(draw):
 
 
 @oracle
-@settings(SETTINGS, max_examples=150)
+@settings(SETTINGS, max_examples=300)
 @given(pool_cases())
 def test_pooling_matches_torch(case):
     check(case)
 
 
 @oracle
-@SETTINGS
+@settings(SETTINGS, max_examples=100)
 @given(adaptive_cases())
 def test_adaptive_pooling_matches_torch(case):
     check(case)

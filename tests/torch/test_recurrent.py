@@ -30,7 +30,7 @@ def rnn_cases(draw):
 
 
 @oracle
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=250)
 @given(rnn_cases())
 def test_recurrent_layers_match_torch(case):
     check(case)
