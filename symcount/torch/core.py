@@ -30,7 +30,8 @@ def Input(shape=None, batch_first=True, name=None) -> InputLayer:
 
 class TimeMajorInput(InputLayer):
     """An input whose batch axis is second: ``shape=(L, *features)`` gives ``(L, None,
-    *features)``. Made by ``Input(shape, batch_first=False)``."""
+    *features)`` — token indices ``(L,)`` give ``(L, None)``. Made by
+    ``Input(shape, batch_first=False)``."""
 
     @property
     def type_name(self) -> str:
@@ -38,10 +39,6 @@ class TimeMajorInput(InputLayer):
 
     @property
     def batch_shape(self):
-        if len(self.shape) < 2:
-            raise ShapeError(
-                f"a time-major input needs a sequence axis and a feature axis. Received: shape={self.shape}"
-            )
         return (self.shape[0], None, *self.shape[1:])
 
 

@@ -59,3 +59,23 @@ def test_default_transformer_matches_torch_on_the_meta_device():
     assert ours == {k: tuple(p.shape) for k, p in theirs.named_parameters()}
     assert count.total == sum(p.numel() for p in theirs.parameters()) == 44_140_544
     assert count.output_shape == (7, None, 512)
+
+
+@oracle
+def test_time_major_language_model_matches_torch():
+    """Embedding → 2-layer LSTM → Linear on token indices (L, N), torch's default layout."""
+    L, V = sc.dims("L V")
+    ours = st.Sequential([st.Input((L,), batch_first=False), st.Embedding(V, 16), st.LSTM(16, 32, num_layers=2),
+                          st.Dropout(0.1), st.Linear(32, V)]).count().subs(L=7, V=50)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.lstm, self.head = nn.Embedding(50, 16), nn.LSTM(16, 32, num_layers=2), nn.Linear(32, 50)
+
+        def forward(self, tokens):
+            return self.head(self.lstm(self.embed(tokens))[0])
+
+    out, params, _ = torch_numbers(LM(), torch.zeros(7, 2, dtype=torch.long))
+    assert tuple(2 if s is None else int(s) for s in ours.output_shape) == out == (7, 2, 50)
+    assert ours.total == params
