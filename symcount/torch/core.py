@@ -13,7 +13,7 @@ import sympy
 from ..dims import divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import InputLayer, Layer, Requirement, Weight
-from ._common import batch_axis, equal, probability, size
+from ._common import TorchLayer, batch_axis, equal, probability, size
 
 
 def Input(shape=None, batch_first=True, name=None) -> InputLayer:
@@ -59,13 +59,14 @@ def _int_arg(value, what: str, owner: str) -> int:
 
 
 class Identity(Layer):
-    """torch ``nn.Identity(*args)``: the input unchanged; arguments are ignored."""
+    """torch ``nn.Identity()``: the input unchanged. (torch also accepts and ignores any
+    arguments; symcount takes none, so that a layer's configuration rebuilds it.)"""
 
-    def __init__(self, *args, name=None):
+    def __init__(self, name=None):
         super().__init__(name)
 
 
-class _Dropout(Layer):
+class _Dropout(TorchLayer):
     """torch ``nn.{cls}(p=0.5, inplace=False)``: zeroes elements with probability ``p``
     in training; no weights, same shape. torch rejects ``p`` outside ``[0, 1]``."""
 
@@ -196,7 +197,7 @@ class Unflatten(Layer):
 # ---------------------------------------------------------------------------
 
 
-class _Activation(Layer):
+class _Activation(TorchLayer):
     """An elementwise activation: no weights, same shape, no multiply-accumulates counted."""
 
 

@@ -164,6 +164,8 @@ def test_convolution_needs_the_batch_axis_first():
     (lambda: st.TransformerEncoderLayer(8, 2, activation="tanh"), r"activation should be relu/gelu, not tanh"),
     (lambda: st.Linear(3.5, 2), r"in_features must be a positive integer"),
     (lambda: st.Conv2d(3, 8, 3, foo=1), r"Conv2d: unexpected keyword argument 'foo'"),
+    (lambda: st.BatchNorm3d(3, foo=1), r"BatchNorm3d: unexpected keyword argument 'foo'"),
+    (lambda: st.Dropout2d(q=0.1), r"Dropout2d: unexpected keyword argument 'q'"),
 ])
 def test_invalid_arguments_are_argument_errors_quoting_the_values(make, match):
     with pytest.raises(ArgumentError, match=match):
@@ -192,3 +194,23 @@ def test_ceil_mode_length_is_exact_symbolically():
     # ceil((H - 2)/3) + 1, less the window that would start at H: floor((H - 1)/3) + 1
     assert c.output_shape[-1] == sympy.floor((H - 1) / 3) + 1
     assert [c.subs(H=h).output_shape[-1] for h in (2, 3, 4, 5)] == [1, 1, 2, 2]
+
+
+SAMPLES = [
+    st.Linear(3, 4), st.Bilinear(2, 3, 4), st.Conv2d(4, 8, 3, padding="same", padding_mode="reflect"),
+    st.ConvTranspose3d(2, 4, (1, 2, 3), output_padding=(0, 1, 0), stride=2), st.MaxPool1d(3, ceil_mode=True),
+    st.AvgPool2d(2, divisor_override=3), st.AdaptiveMaxPool2d((None, 3)), st.BatchNorm1d(4, bias=False),
+    st.InstanceNorm3d(2, affine=True), st.LayerNorm((3, 4)), st.GroupNorm(2, 4), st.RMSNorm(5),
+    st.Embedding(10, 3, padding_idx=-1), st.LSTM(3, 4, proj_size=2), st.GRU(3, 4, 2), st.RNN(3, 4, 1, "relu"),
+    st.MultiheadAttention(8, 2, kdim=3), st.TransformerEncoderLayer(8, 2, 16, activation=st.PReLU()),
+    st.TransformerDecoder(st.TransformerDecoderLayer(8, 2, 16), 2, st.LayerNorm(8)), st.Transformer(8, 2, 1, 1, 16),
+    st.Identity(), st.Dropout2d(0.2), st.Flatten(2), st.Unflatten(1, (2, -1)), st.Threshold(0.1, 2.0),
+    st.GELU("tanh"), st.Softmax(-1), st.GLU(), st.PReLU(3),
+]
+
+
+@pytest.mark.parametrize("layer", SAMPLES, ids=lambda layer: type(layer).__name__)
+def test_a_layers_configuration_rebuilds_it(layer):
+    # Repeat(…, unroll=True) copies layers this way; equal configurations are one cache entry
+    copy = layer.replace(name=None)
+    assert copy == layer and hash(copy) == hash(layer) and copy is not layer
