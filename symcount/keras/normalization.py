@@ -90,7 +90,8 @@ class LayerNormalization(Layer):
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
 
     def requirements(self, shape):
-        _check_axes(self.axis, shape, "LayerNormalization")
+        # the batch axis is refused only when it would shape a weight, as in Keras
+        _check_axes(self.axis, shape, "LayerNormalization", batch_ok=not (self.scale or self.center or self.rms_scaling))
         return ()
 
     def weights(self, shape):

@@ -211,9 +211,9 @@ class Bidirectional(Layer):
     ``backward_<name>/…`` (a given ``backward_layer`` keeps its own name) — two sets of
     weights, so twice the parameters of ``layer`` by default. Output: the RNN's, with
     ``merge_mode="concat"`` the last axis ``units_forward + units_backward``; with
-    ``"sum"``, ``"mul"``, ``"ave"`` the RNN's shape (both directions must have equal
-    units). ``merge_mode=None`` returns two tensors, which a symcount layer cannot.
-    As Keras: the two directions must have different ``go_backwards`` and the same
+    ``"sum"``, ``"mul"``, ``"ave"`` the RNN's shape (the two directions' units must be
+    equal, or one of them 1, which broadcasts: ``max`` of the two). ``merge_mode=None``
+    returns two tensors, which a symcount layer cannot. As Keras: the two directions must have different ``go_backwards`` and the same
     ``return_sequences`` and ``stateful``. MACs: both directions'.
     """
 
@@ -266,9 +266,11 @@ class Bidirectional(Layer):
         if self.backward_layer is not None:
             yield from _inner_requirements(backward, "Bidirectional")
             if self.merge_mode != "concat":
-                yield Requirement(sympy.Eq(forward.output_shape[-1], backward.output_shape[-1]),
-                                  f"Bidirectional: merge_mode={self.merge_mode!r} needs the forward and backward "
-                                  "layers to have the same units")
+                a, b = forward.output_shape[-1], backward.output_shape[-1]
+                yield Requirement(sympy.Or(sympy.Eq(a, b), sympy.Eq(a, 1), sympy.Eq(b, 1)),
+                                  f"Bidirectional: merge_mode={self.merge_mode!r} combines the two outputs "
+                                  "elementwise: the forward and backward units must be equal (or one of them 1, "
+                                  "which broadcasts)")
 
     def weights(self, shape):
         forward, backward = self._built(shape)
@@ -276,9 +278,10 @@ class Bidirectional(Layer):
 
     def output_shape(self, shape):
         forward, backward = self._built(shape)
+        a, b = forward.output_shape[-1], backward.output_shape[-1]
         if self.merge_mode == "concat":
-            return (*forward.output_shape[:-1], forward.output_shape[-1] + backward.output_shape[-1])
-        return forward.output_shape
+            return (*forward.output_shape[:-1], a + b)
+        return (*forward.output_shape[:-1], sympy.Max(a, b))  # elementwise, a size of 1 broadcasting
 
     def macs(self, shape):
         forward, backward = self._built(shape)
