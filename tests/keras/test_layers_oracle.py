@@ -19,15 +19,12 @@ import os
 import keras  # tests/conftest.py has set KERAS_BACKEND=torch before this import
 import numpy as np
 import pytest
-import sympy
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import symcount.keras as sk
 from symcount import dim
 from symcount.errors import SymcountError
-
-from .keras_builders import keras_value
 
 pytestmark = pytest.mark.oracle
 
@@ -88,7 +85,7 @@ def symcount_layer(spec: Spec, draw=None, values=None, prefix=""):
 
 
 def keras_layer(spec: Spec):
-    kwargs = {k: keras_layer(v) if isinstance(v, Spec) else keras_value(v, {}) for k, v in spec.kwargs.items()}
+    kwargs = {k: keras_layer(v) if isinstance(v, Spec) else v for k, v in spec.kwargs.items()}
     return getattr(keras.layers, spec.kind)(**kwargs)
 
 
