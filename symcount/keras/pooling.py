@@ -61,9 +61,11 @@ class _Pooling2D(_Pooling):
     )
 
 
-def _doc(kind: str, rank: int, default) -> str:
+def _doc(kind: str, rank: int, default=None) -> str:
+    """``default=None``: ``pool_size`` is required, as in Keras's ``AveragePoolingND``."""
     axes = {1: "steps", 2: "H, W", 3: "D, H, W"}[rank]
-    return (f"Keras ``{kind}Pooling{rank}D(pool_size={default}, strides=None, padding=\"valid\", "
+    pool_size = "pool_size" if default is None else f"pool_size={default}"
+    return (f"Keras ``{kind}Pooling{rank}D({pool_size}, strides=None, padding=\"valid\", "
             f"data_format=None)`` on ``(batch, {axes}, C)``.\n\n    "
             + _Pooling.__doc__.split("\n\n", 1)[1].strip())
 
@@ -92,25 +94,25 @@ class MaxPooling3D(_Pooling):
 
 
 class AveragePooling1D(_Pooling):
-    __doc__ = _doc("Average", 1, 2)
+    __doc__ = _doc("Average", 1)
     rank = 1
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None):
         super().__init__(pool_size, strides, padding, data_format, name)
 
 
 class AveragePooling2D(_Pooling2D):
-    __doc__ = _doc("Average", 2, (2, 2))
+    __doc__ = _doc("Average", 2)
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None):
         super().__init__(pool_size, strides, padding, data_format, name)
 
 
 class AveragePooling3D(_Pooling):
-    __doc__ = _doc("Average", 3, (2, 2, 2))
+    __doc__ = _doc("Average", 3)
     rank = 3
 
-    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, name=None):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None):
         super().__init__(pool_size, strides, padding, data_format, name)
 
 
