@@ -47,6 +47,8 @@ def model_dims(records) -> tuple[sympy.Symbol, ...]:
         for w in record.weights:
             visit(w.shape)
         visit(record.repeat)
+        for condition in record.conditions:  # a dim may appear only in a condition (Eq(d, 1))
+            visit(condition.relation)
     return tuple(seen)
 
 
@@ -326,7 +328,7 @@ class Block(Layer):
 
     def _trace(self, shape) -> tuple[list[Node], tuple]:
         """The body applied to a tensor of ``shape``: its graph nodes and output shape."""
-        start = Tensor(shape, Node(InputLayer(tuple(shape[1:]) or (1,)), (), shape))
+        start = Tensor(shape, Node(Layer(), (), shape))  # a placeholder: any shape, None axes included
         if isinstance(self.body, tuple):
             x = start
             for layer in self.body:
@@ -380,11 +382,13 @@ class Repeat(Layer):
     def _shape_conditions(self, shape) -> list:
         """Raise if the block provably changes the shape; return the undecided equalities."""
         out = self._block_output(shape)
-        verdicts = [decided(sympy.Eq(a, b)) for a, b in zip(shape[1:], out[1:])]
+        verdicts = [True if a is None and b is None else None if a is None or b is None
+                    else decided(sympy.Eq(a, b)) for a, b in zip(shape[1:], out[1:])]
         if len(out) != len(shape) or False in verdicts:
             raise ShapeError(f"{self._label()}: the block must keep its input shape to be repeated. "
                              f"Received: input {size_text(shape)}, block output {size_text(out)}")
-        return [sympy.Eq(a, b) for (a, b), v in zip(zip(shape[1:], out[1:]), verdicts) if v is None]
+        return [sympy.Eq(a, b) for (a, b), v in zip(zip(shape[1:], out[1:]), verdicts)
+                if v is None and a is not None and b is not None]
 
     def output_shape(self, shape):
         self._shape_conditions(shape)

@@ -195,3 +195,104 @@ def test_block_totals_add_up_and_count_repetitions():
     assert blocks[("body",)]["params"] == n * 2 * (8 * 8 + 8)
     assert blocks[()]["params"] == 8 * 2 + 2
     assert sum((b["params"] for b in blocks.values()), 0) == count.total
+
+
+# -- the same graphs in torch semantics, against torch's own modules ------------------------
+
+
+def torch_graphs():
+    import torch
+    from torch import nn
+
+    class Residual(nn.Module):
+        def __init__(self, c, classes):
+            super().__init__()
+            self.convs = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1, bias=False) for _ in range(2))
+            self.norms = nn.ModuleList(nn.BatchNorm2d(c) for _ in range(2))
+            self.pool, self.head = nn.MaxPool2d(2), nn.LazyLinear(classes)
+
+        def forward(self, x):
+            for conv, norm in zip(self.convs, self.norms):
+                x = x + norm(conv(x))
+            return self.head(torch.flatten(self.pool(x), 1))
+
+    class Inception(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(3, 8, 1)
+            self.b = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 12, 3, padding=1))
+            self.c = nn.Conv2d(3, 6, 5, padding=2)
+            self.d = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(3, 5, 1))
+            self.head = nn.LazyLinear(10)
+
+        def forward(self, x):
+            y = torch.cat([self.a(x), self.b(x), self.c(x), self.d(x)], dim=1)
+            return self.head(torch.flatten(y, 1))
+
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.shared, self.head = nn.Linear(6, 4), nn.Linear(8, 1)
+
+        def forward(self, left, right):
+            return self.head(torch.cat([self.shared(left), self.shared(right)], dim=1))
+
+    return Residual, Inception, Shared
+
+
+def torch_count(module, *inputs):
+    import torch
+
+    with torch.no_grad():
+        out = module(*inputs)  # materializes the lazy head
+    return sum(p.numel() for p in module.parameters()), tuple(out.shape[1:])
+
+
+def symcount_torch_residual(size, c, classes):
+    import symcount.torch as T
+
+    x = inputs = sc.Input((c, size, size))
+    for _ in range(2):
+        # merges have the same rule in both frameworks: symcount.keras's Add serves torch graphs too
+        x = Add()([x, T.BatchNorm2d(c)(T.Conv2d(c, c, 3, padding=1, bias=False)(x))])
+    x = T.Flatten()(T.MaxPool2d(2)(x))
+    return Model(inputs, T.Linear(c * (size // 2) ** 2, classes)(x))
+
+
+def symcount_torch_inception(size):
+    import symcount.torch as T
+
+    x = sc.Input((3, size, size))
+    a = T.Conv2d(3, 8, 1)(x)
+    b = T.Conv2d(4, 12, 3, padding=1)(T.Conv2d(3, 4, 1)(x))
+    c = T.Conv2d(3, 6, 5, padding=2)(x)
+    d = T.Conv2d(3, 5, 1)(T.MaxPool2d(3, stride=1, padding=1)(x))
+    y = T.Flatten()(Concatenate(axis=1)([a, b, c, d]))
+    return Model(x, T.Linear(31 * size * size, 10)(y))
+
+
+def symcount_torch_shared():
+    import symcount.torch as T
+
+    left, right = sc.Input((6,)), sc.Input((6,))
+    shared = T.Linear(6, 4)
+    return Model([left, right], T.Linear(8, 1)(Concatenate(axis=1)([shared(left), shared(right)])))
+
+
+@pytest.mark.oracle
+def test_graph_totals_equal_torch_parameters():
+    import torch
+
+    Residual, Inception, Shared = torch_graphs()
+    cases = [
+        (symcount_torch_residual(16, 8, 5), Residual(8, 5), (torch.zeros(1, 8, 16, 16),)),
+        (symcount_torch_inception(12), Inception(), (torch.zeros(1, 3, 12, 12),)),
+        (symcount_torch_shared(), Shared(), (torch.zeros(1, 6), torch.zeros(1, 6))),
+    ]
+    for ours, module, inputs in cases:
+        total, out_shape = torch_count(module, *inputs)
+        count = ours.count()
+        assert int(count.total) == total
+        assert tuple(count.output_shape[1:]) == out_shape
+        # BatchNorm's running statistics are buffers in torch, not parameters
+        assert int(count.buffers) == sum(b.numel() for b in module.buffers())
