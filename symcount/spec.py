@@ -3,7 +3,7 @@
 .. code-block:: yaml
 
     name: seed_cnn
-    framework: keras            # the layer vocabulary; keras is the default
+    framework: keras            # the layer vocabulary: keras (the default) or torch
     dims: {H: 256, W: 256, classes: null}   # a value is the default; null keeps it symbolic
     input: [H, W, 3]
     layers:
@@ -48,14 +48,16 @@ class Spec:
 
 def vocabulary(framework: str, source: str) -> dict:
     """The layer classes a file may name, by framework."""
+    from .layer import InputLayer, Layer
+
     if framework == "keras":
-        from . import keras
-
-        from .layer import InputLayer, Layer
-
-        return {n: c for n in keras.__all__ if isinstance(c := getattr(keras, n), type) and issubclass(c, Layer)
-                and c.n_inputs == 1 and not issubclass(c, InputLayer) and n not in {"Block", "Repeat"}}
-    raise SpecError(f"{source}: unknown framework {framework!r}. Expected: keras")
+        from . import keras as front_end
+    elif framework == "torch":
+        from . import torch as front_end
+    else:
+        raise SpecError(f"{source}: unknown framework {framework!r}. Expected: keras or torch")
+    return {n: c for n in front_end.__all__ if isinstance(c := getattr(front_end, n), type) and issubclass(c, Layer)
+            and c.n_inputs == 1 and not issubclass(c, InputLayer) and n not in {"Block", "Repeat"}}
 
 
 def read_data(path: str | Path):

@@ -77,3 +77,24 @@ def test_missing_and_unparsable_files_are_spec_errors(tmp_path):
     (tmp_path / "m.txt").write_text("x")
     with pytest.raises(SpecError, match="unknown file type"):
         load(tmp_path / "m.txt")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("h, w", [(32, 32), (31, 20)])
+def test_torch_file_equals_torch_modules(examples, h, w):
+    import torch
+    from torch import nn
+
+    count = load(examples / "torch_cnn.yaml").model.count().subs(H=h, W=w, num_classes=10)
+    module = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                           nn.Flatten(), nn.Linear(16 * (h // 2) * (w // 2), 10))
+    with torch.no_grad():
+        out = module(torch.zeros(1, 3, h, w))
+    assert int(count.total) == sum(p.numel() for p in module.parameters())
+    assert int(count.buffers) == sum(b.numel() for b in module.buffers())
+    assert count.output_shape[1:] == tuple(out.shape[1:])
+
+
+def test_unknown_framework_lists_both():
+    with pytest.raises(SpecError, match="unknown framework 'jax'. Expected: keras or torch"):
+        from_data({**SMALL, "framework": "jax"}, "m.yaml")
