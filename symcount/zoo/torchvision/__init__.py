@@ -1,0 +1,1 @@
+"""Zoo entries reproducing torchvision models; each module registers its entries on import."""

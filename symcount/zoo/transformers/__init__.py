@@ -1,0 +1,1 @@
+"""Zoo entries reproducing transformers models; each module registers its entries on import."""
