@@ -5,6 +5,7 @@ counting rules (BatchNormalization's moving statistics are non-trainable paramet
 """
 
 from ..graph import Block, Model, Repeat, Sequential
+from .activations import ReLU
 from .attention import MultiHeadAttention
 from .conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D,
                    DepthwiseConv2D, SeparableConv1D, SeparableConv2D)
@@ -68,6 +69,7 @@ __all__ = [
     "Multiply",
     "Normalization",
     "Permute",
+    "ReLU",
     "Repeat",
     "RepeatVector",
     "Rescaling",
