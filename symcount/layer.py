@@ -66,6 +66,54 @@ class Requirement:
     needed: str
 
 
+@dataclass(frozen=True)
+class Product:
+    """One family of multiply-accumulates in a layer's forward pass, per example.
+
+    These are what ``torch.utils.flop_counter.FlopCounterMode`` sees as ``mm``/``bmm``/
+    ``convolution`` calls (2 FLOPs per multiply-accumulate); bias additions, norms and
+    activations are not products.
+
+    - ``operand="weight"``: one factor is the layer's weight (Dense, Conv). Backward
+      computes the input's gradient (when the input needs one) and the weight's (when
+      the weight is trainable): one more ``macs`` each.
+    - ``operand="activation"``: both factors are activations (attention's Q·Kᵀ and A·V).
+      Backward computes both gradients: ``2·macs``.
+    - ``causal_macs``: the MACs when a causal mask's masked half is not counted (the
+      score and value products over ``L·(L+1)/2`` query–key pairs instead of ``L²``).
+    """
+
+    macs: Expr
+    operand: str = "weight"
+    causal_macs: Expr | None = None
+    label: str = ""
+
+    def __post_init__(self):
+        if self.operand not in ("weight", "activation"):
+            raise ValueError(f"Product.operand must be 'weight' or 'activation', not {self.operand!r}")
+        if isinstance(self.macs, int):
+            object.__setattr__(self, "macs", Integer(self.macs))
+
+    def forward(self, causal: bool = False) -> Expr:
+        """MACs of the forward pass (the unmasked part only when ``causal``)."""
+        return self.causal_macs if causal and self.causal_macs is not None else self.macs
+
+    def backward(self, input_grad: bool, weight_grad: bool, causal: bool = False) -> Expr:
+        """MACs of the backward pass, as autograd runs it (FlopCounterMode's count / 2)."""
+        macs = self.forward(causal)
+        if self.operand == "activation":
+            return 2 * macs if input_grad else Integer(0)
+        return macs * (int(input_grad) + int(weight_grad))
+
+    def scaled(self, n) -> "Product":
+        """The same product ``n`` times (a stack of ``n`` identical layers)."""
+        causal = None if self.causal_macs is None else n * self.causal_macs
+        return replace(self, macs=n * self.macs, causal_macs=causal)
+
+    def subs(self, mapping) -> "Product":
+        return replace(self, macs=_subs(self.macs, mapping), causal_macs=_subs(self.causal_macs, mapping))
+
+
 def _subs(value, mapping):
     if value is None or not mapping:
         return value
@@ -94,7 +142,10 @@ class Layer:
 
     - ``weights(shape)`` yields :class:`Weight` s (default: none);
     - ``output_shape(shape)`` returns the output shape (default: the input shape);
-    - ``macs(shape)``: multiply-accumulates of its products (default: 0);
+    - ``macs(shape)``: multiply-accumulates of its matrix products and convolutions,
+      per example (default: 0) — or, for layers whose products differ in kind
+      (attention: projections by weights, scores between activations),
+      ``products(shape)`` yielding :class:`Product` s (the default wraps ``macs``);
     - ``requirements(shape)`` yields :class:`Requirement` s checked before the
       output shape is computed (default: none). Every output dimension is also
       required to be at least 1.
@@ -153,7 +204,13 @@ class Layer:
         return tuple(shape)
 
     def macs(self, shape: Shape) -> Expr:
+        if type(self).products is not Layer.products:
+            return sympy.Add(*(p.macs for p in self.products(shape)))
         return Integer(0)
+
+    def products(self, shape: Shape) -> Iterable[Product]:
+        macs = self.macs(shape)
+        return (Product(macs),) if macs != 0 else ()
 
     def requirements(self, shape: Shape) -> Iterable[Requirement]:
         return ()
@@ -237,8 +294,12 @@ class Built:
 
     weights: tuple[Weight, ...]
     output_shape: Shape
-    macs: Expr
+    products: tuple[Product, ...]
     conditions: tuple[sympy.Basic, ...] = field(default=())
+
+    @property
+    def macs(self) -> Expr:
+        return sympy.Add(*(p.macs for p in self.products))
 
 
 def _check(requirement: Requirement, layer: Layer, shape: Shape) -> sympy.Basic | None:
@@ -272,8 +333,8 @@ def build(layer: Layer, shape: Shape) -> Built:
         if (c := _check(need, layer, shape)) is not None:
             conditions.append(c)
     weights = tuple(layer.weights(shape))
-    macs = layer.macs(shape)
-    return Built(weights, out, Integer(macs) if isinstance(macs, int) else macs, tuple(conditions))
+    products = tuple(layer.products(shape))
+    return Built(weights, out, products, tuple(conditions))
 
 
 @dataclass(frozen=True)
@@ -285,6 +346,12 @@ class LayerRecord:
     shared layer (its weights count once). ``path`` names the blocks the layer sits in;
     ``repeat`` is how many times it occurs (``n`` inside ``Repeat(block, n)``): model
     totals multiply by it, the per-layer numbers are for one occurrence.
+
+    Costs come from ``products`` (:class:`Product`): ``macs`` per example, ``flops``
+    = 2·MACs (FlopCounterMode's convention), ``training_flops`` forward + backward.
+    ``input_grad`` is whether the layer's input needs a gradient in training (False
+    for a layer fed only by model inputs through weightless layers: autograd then
+    skips the input-gradient product, as it does for a network's first convolution).
     """
 
     name: str
@@ -293,7 +360,7 @@ class LayerRecord:
     input_shape: Shape
     output_shape: Shape
     weights: tuple[Weight, ...]
-    macs: Expr
+    products: tuple[Product, ...]
     conditions: tuple[Condition, ...]
     layer: Layer
     counted: bool = True
@@ -302,6 +369,7 @@ class LayerRecord:
     #: the dims bound by ``subs`` (dim → value), so derivations read the layer's own
     #: arguments (``Dense(classes)``) at the same values as its shapes
     substituted: tuple = ()
+    input_grad: bool = True
 
     @property
     def params(self) -> Expr:
@@ -319,6 +387,34 @@ class LayerRecord:
     @property
     def buffers(self) -> Expr:
         return sympy.Add(*(w.size for w in self.weights if w.buffer))
+
+    @property
+    def weight_grad(self) -> bool:
+        """Whether backward computes a weight gradient (a trainable weight, tied or not)."""
+        return any(w.trainable and not w.buffer for w in self.weights)
+
+    @property
+    def macs(self) -> Expr:
+        """Multiply-accumulates of one occurrence's forward pass, per example."""
+        return sympy.Add(*(p.macs for p in self.products))
+
+    @property
+    def flops(self) -> Expr:
+        """Forward FLOPs per example: 2 per multiply-accumulate (FlopCounterMode)."""
+        return 2 * self.macs
+
+    def cost(self, training: bool = False, causal: bool = False) -> Expr:
+        """FLOPs of one occurrence per example: forward, or forward + backward
+        (``training``), the masked half of causal attention left out when ``causal``."""
+        macs = sympy.Add(*(p.forward(causal) for p in self.products))
+        if training:
+            macs += sympy.Add(*(p.backward(self.input_grad, self.weight_grad, causal) for p in self.products))
+        return 2 * macs
+
+    @property
+    def training_flops(self) -> Expr:
+        """Forward + backward FLOPs per example, as FlopCounterMode counts ``loss.backward()``."""
+        return self.cost(training=True)
 
     @property
     def outputs(self) -> Expr:
@@ -343,7 +439,7 @@ class LayerRecord:
             input_shape=_subs_shape(self.input_shape, mapping),
             output_shape=_subs_shape(self.output_shape, mapping),
             weights=tuple(w.subs(mapping) for w in self.weights),
-            macs=_subs(self.macs, mapping),
+            products=tuple(p.subs(mapping) for p in self.products),
             repeat=_subs(self.repeat, mapping),
             substituted=tuple({**dict(self.substituted), **dict(mapping or {})}.items()),
         )
@@ -362,7 +458,7 @@ def build_record(layer: Layer, name: str, position: int, shape: Shape, context: 
         raise type(exc)(f"{context} › {name} ({layer.type_name}, layer {position}): {exc}") from None
     conditions = tuple(Condition(c, (name,)) for c in built.conditions)
     return LayerRecord(name, layer.type_name, position, tuple(shape), built.output_shape,
-                       built.weights, built.macs, conditions, layer)
+                       built.weights, built.products, conditions, layer)
 
 
 def positions(shape: Shape) -> Expr:

@@ -18,7 +18,7 @@ import sympy
 
 from ..dims import as_expr, product, size_text
 from ..errors import ArgumentError, ShapeError
-from ..layer import Layer, Requirement, Weight
+from ..layer import Layer, Product, Requirement, Weight
 from .arguments import check_bool, check_int
 
 
@@ -149,7 +149,9 @@ class MultiHeadAttention(Layer):
         query = self._shapes(shape)[0]
         return (*query[:-1], *self._out(query))
 
-    def macs(self, shape):
+    def products(self, shape):
+        """Projections by the weights (query, key, value, optional gate, output) and the
+        score and value products ``heads·T_q·T_k·(key_dim + value_dim)`` between activations."""
         query, value, key = self._shapes(shape)
         heads, kd, vd = self.num_heads, self.key_dim, self.value_dim
         t_q, t_k = product(query[1:-1]), product(key[1:-1])
@@ -161,4 +163,6 @@ class MultiHeadAttention(Layer):
         if self.use_gate:
             projections += t_q * query[-1] * heads * vd
         attention = batch * heads * attended_q * attended_k * (kd + vd)
-        return projections + attention + t_q * heads * vd * product(self._out(query))
+        projections += t_q * heads * vd * product(self._out(query))
+        return (Product(projections, label="projections"),
+                Product(attention, "activation", label="scores and values"))

@@ -6,7 +6,7 @@ import sympy
 
 from ..dims import decided, divisible, size_text
 from ..errors import ArgumentError, ShapeError
-from ..layer import Layer, Requirement, Weight
+from ..layer import Layer, Product, Requirement, Weight
 from ._common import equal, expect_sequence, probability, size
 
 
@@ -106,9 +106,13 @@ class MultiheadAttention(Layer):
         query, _, _ = self._qkv(shape)
         return tuple(query)
 
-    def macs(self, shape):
+    def products(self, shape):
+        """Projections ``L·E² + S·kdim·E + S·vdim·E + L·E²`` (by weights) and the score
+        and value products ``2·L·S·E`` (between activations; ``S`` counts the bias_k and
+        zero-attention positions)."""
         query, key, _ = self._qkv(shape)
         e, target, source = self.embed_dim, self._length(query), self._length(key)
         attended = source + int(self.add_bias_kv) + int(self.add_zero_attn)
         projections = target * e * e + source * self.kdim * e + source * self.vdim * e + target * e * e
-        return projections + 2 * target * attended * e
+        return (Product(projections, label="projections"),
+                Product(2 * target * attended * e, "activation", label="scores and values"))

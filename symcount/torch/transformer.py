@@ -54,8 +54,9 @@ class _Sublayers(Layer):
         for attribute, layer, part_shape in self.parts(shape):
             yield from prefixed(attribute, layer.weights(part_shape))
 
-    def macs(self, shape):
-        return sympy.Add(*(layer.macs(part_shape) for _, layer, part_shape in self.parts(shape)))
+    def products(self, shape):
+        for _, layer, part_shape in self.parts(shape):
+            yield from layer.products(part_shape)
 
 
 class _TransformerLayer(_Sublayers):
@@ -184,9 +185,11 @@ class _Stack(_Sublayers):
         if self.norm is not None:
             yield from prefixed("norm", self.norm.weights(self._target(shape)))
 
-    def macs(self, shape):
-        norm = self.norm.macs(self._target(shape)) if self.norm is not None else 0
-        return self.num_layers * self.layer.macs(shape) + norm
+    def products(self, shape):
+        for p in self.layer.products(shape):
+            yield p.scaled(self.num_layers)
+        if self.norm is not None:
+            yield from self.norm.products(self._target(shape))
 
     def output_shape(self, shape):
         return tuple(self._target(shape))
