@@ -77,11 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--standalone", action="store_true",
                              help="a complete document for pdflatex, not a fragment to paste")
             sub.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of printing")
+    from .cli_scaling import register
+
+    register(commands)
     return parser
 
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "handler"):
+        return args.handler(args)
     count = load_count(args.target, args.sets)
     if args.command == "count" and args.json:
         print(json.dumps(count.to_json(), indent=2))
