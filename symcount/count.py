@@ -15,8 +15,8 @@ import sympy
 from sympy import Expr
 
 from .dims import Condition, condition_text, decided
-from .errors import SubstitutionError
-from .layer import LayerRecord
+from .errors import ArgumentError, SubstitutionError
+from .layer import InputLayer, LayerRecord
 
 
 def _flatten(relation):
@@ -48,6 +48,30 @@ def strongest(records, mapping) -> tuple[Condition, ...]:
 
 def _sum(values) -> Expr:
     return sympy.Add(*values)
+
+
+#: bytes per element
+DTYPE_BYTES = {"float64": 8, "float32": 4, "tf32": 4, "bfloat16": 2, "float16": 2, "float8": 1, "int8": 1}
+#: optimizer state tensors per trainable parameter
+OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "momentum": 1, "sgd": 0}
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Training memory in bytes, as SymPy expressions: ``total`` is their sum."""
+
+    weights: Expr
+    gradients: Expr
+    optimizer: Expr
+    activations: Expr
+
+    @property
+    def total(self) -> Expr:
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    def as_dict(self) -> dict[str, Expr]:
+        return {"weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
+                "activations": self.activations, "total": self.total}
 
 
 @dataclass(frozen=True)
@@ -90,12 +114,60 @@ class Count:
 
     @property
     def macs(self) -> Expr:
-        """Multiply-accumulates of one forward pass of one example."""
+        """Multiply-accumulates of one forward pass of one example (every call of a
+        shared layer counts: its weights count once, its cost once per call)."""
         return _sum(r.macs * r.repeat for r in self.layers)
+
+    @property
+    def flops(self) -> Expr:
+        """Forward FLOPs per example, FlopCounterMode's convention: 2 per
+        multiply-accumulate of matrix products and convolutions, nothing else."""
+        return 2 * self.macs
+
+    @property
+    def training_flops(self) -> Expr:
+        """Forward + backward FLOPs per example, as FlopCounterMode counts a training
+        step's ``loss.backward()``: each weight product again for the input's gradient
+        (when the input needs one) and for the weight's; products between activations
+        twice more."""
+        return self.cost(training=True)
+
+    def cost(self, training: bool = False, causal: bool = False, batch_size=1) -> Expr:
+        """FLOPs of a forward pass (``training``: forward + backward) of ``batch_size``
+        examples (an int or a dim); ``causal=True`` leaves out the masked half of causal
+        attention's score and value products (what is computed is still the full square)."""
+        return batch_size * _sum(r.total_cost(training, causal) for r in self.layers)
+
+    @property
+    def activations(self) -> Expr:
+        """Output elements of every layer call, per example: what a training step keeps
+        for the backward pass (an upper bound; in-place activations share storage)."""
+        return _sum(r.outputs * r.repeat for r in self.layers if not isinstance(r.layer, InputLayer))
+
+    def memory(self, dtype: str = "float32", optimizer: str = "adam", batch_size=1, training: bool = True):
+        """Bytes for weights, gradients, optimizer states and activations (:class:`Memory`).
+
+        weights = (parameters + buffers) · bytes; in training, gradients = trainable ·
+        bytes, optimizer states = k · trainable · bytes (``adam``/``adamw``: k = 2, the
+        first and second moments; ``sgd``: 0; ``momentum``: 1) and activations =
+        ``batch_size`` · activations · bytes. ``batch_size`` may be a dim.
+        """
+        if dtype not in DTYPE_BYTES:
+            raise ArgumentError(f"{self.name}: memory(dtype={dtype!r}): unknown dtype. "
+                                f"Known: {', '.join(DTYPE_BYTES)}")
+        if optimizer not in OPTIMIZER_STATES:
+            raise ArgumentError(f"{self.name}: memory(optimizer={optimizer!r}): unknown optimizer. "
+                                f"Known: {', '.join(OPTIMIZER_STATES)}")
+        size = DTYPE_BYTES[dtype]
+        weights = (self.total + self.buffers) * size
+        if not training:
+            return Memory(weights, sympy.Integer(0), sympy.Integer(0), batch_size * self.activations * size)
+        return Memory(weights, self.trainable * size, OPTIMIZER_STATES[optimizer] * self.trainable * size,
+                      batch_size * self.activations * size)
 
     def blocks(self, depth: int = 1) -> dict[tuple[str, ...], dict[str, Expr]]:
         """Totals per block, like torchinfo's ``depth``: ``{path: {"params", "trainable",
-        "non_trainable", "macs"}}`` for block paths up to ``depth`` levels; layers outside
+        "non_trainable", "macs", "flops"}}`` for block paths up to ``depth`` levels; layers outside
         any block are grouped under ``()``. Repeated blocks count ``n`` times."""
         groups: dict = {}
         for record in self.layers:
@@ -105,7 +177,10 @@ class Count:
                 for attribute in ("params", "trainable", "non_trainable"):
                     group[attribute].append(getattr(record, attribute) * record.repeat)
             group["macs"].append(record.macs * record.repeat)
-        return {key: {k: _sum(v) for k, v in group.items()} for key, group in groups.items()}
+        totals = {key: {k: _sum(v) for k, v in group.items()} for key, group in groups.items()}
+        for group in totals.values():
+            group["flops"] = 2 * group["macs"]
+        return totals
 
     @property
     def output_shape(self):
@@ -171,7 +246,8 @@ class Count:
 
     def lambdify(self, what: str = "total", modules: str | Sequence = "math"):
         """A fast function of the free dims (in ``free_dims`` order) for ``what``
-        (``total``, ``trainable``, ``non_trainable``, ``macs``)."""
+        (``total``, ``trainable``, ``non_trainable``, ``macs``, ``flops``, ``training_flops``,
+        ``activations``)."""
         return sympy.lambdify(self.free_dims, getattr(self, what), modules=modules)
 
     # -- rendering (delegated) ----------------------------------------------------------

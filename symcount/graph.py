@@ -84,17 +84,28 @@ class Emitter:
         self.namer = Namer()
         self.names: dict[int, str] = {}
         self.records: list = []
+        self.grad = False
 
-    def emit(self, layer: Layer, shape, path: tuple[str, ...] = (), repeat=sympy.Integer(1)):
-        """Record ``layer`` applied to ``shape``; return its output shape."""
+    def emit(self, layer: Layer, shape, path: tuple[str, ...] = (), repeat=sympy.Integer(1), grad: bool = True):
+        """Record ``layer`` applied to ``shape``; return its output shape.
+
+        ``grad`` says whether the input needs a gradient in training; afterwards
+        ``self.grad`` says whether the output does (the input did, or the layer has
+        trainable weights), as autograd's ``requires_grad`` propagates.
+        """
         if isinstance(layer, (Block, Repeat)):
-            return layer.emit(self, shape, path, repeat)
+            first = len(self.records)
+            out = layer.emit(self, shape, path, repeat, grad)
+            self.grad = grad or any(r.weight_grad for r in self.records[first:])
+            return out
         shared = id(layer) in self.names
         if not shared:
             self.names[id(layer)] = self.namer.name(layer, self.model_name)
         context = " › ".join((self.model_name, *path))
         record = build_record(layer, self.names[id(layer)], len(self.records) + 1, shape, context)
-        self.records.append(replace(record, counted=not shared, path=path, repeat=repeat))
+        record = replace(record, counted=not shared, path=path, repeat=repeat, input_grad=grad)
+        self.records.append(record)
+        self.grad = grad or record.weight_grad
         return record.output_shape
 
     def count(self, ties=()) -> Count:
@@ -183,11 +194,12 @@ class Sequential(_Model):
                 "or pass count(input_shape=...)"
             )
         emitter = Emitter(self.name)
-        shape = input_layer.batch_shape
+        shape, grad = input_layer.batch_shape, False
         for position, layer in enumerate(layers, start=1):
             if isinstance(layer, InputLayer):
                 raise ShapeError(f"{self.name}: Input may only be the first layer; found one at position {position}")
-            shape = emitter.emit(layer, shape)
+            shape = emitter.emit(layer, shape, grad=grad)
+            grad = emitter.grad
         return emitter.count(self.ties)
 
     def __repr__(self):
@@ -281,6 +293,21 @@ def _graph_nodes(inputs: list[Tensor], outputs: list[Tensor], context: str) -> l
     return sorted(seen.values(), key=lambda n: n.id)
 
 
+def emit_nodes(emitter: Emitter, nodes, path, repeat, outside: bool = False) -> None:
+    """Emit graph nodes in order; a node's input needs a gradient when any of its
+    input tensors does. Model inputs do not; a tensor from outside ``nodes`` (a
+    block's input) does when ``outside``."""
+    grads: dict = {}
+    for node in nodes:
+        grad = any(grads.get(id(t.node), outside) for t in node.inputs)
+        if isinstance(node.layer, InputLayer) and not node.inputs:
+            emitter.emit(node.layer, node.shape, path, repeat, grad=False)
+            grads[id(node)] = False
+            continue
+        emitter.emit(node.layer, node.shape, path, repeat, grad)
+        grads[id(node)] = emitter.grad
+
+
 class Model(_Model):
     """A functional model, as ``keras.Model(inputs, outputs)``.
 
@@ -297,8 +324,7 @@ class Model(_Model):
 
     def count(self) -> Count:
         emitter = Emitter(self.name)
-        for node in self.nodes:
-            emitter.emit(node.layer, node.shape)
+        emit_nodes(emitter, self.nodes, (), sympy.Integer(1))
         return emitter.count(self.ties)
 
     def __repr__(self):
@@ -337,11 +363,9 @@ class Block(Layer):
             x = as_tensor(self.body(start))
         return [n for n in _graph_nodes([start], [x], self.name) if n is not start.node], x.shape
 
-    def emit(self, emitter: Emitter, shape, path, repeat):
-        inner = path + (self.name,)
+    def emit(self, emitter: Emitter, shape, path, repeat, grad=True):
         nodes, out = self._trace(shape)
-        for node in nodes:
-            emitter.emit(node.layer, node.shape, inner, repeat)
+        emit_nodes(emitter, nodes, path + (self.name,), repeat, outside=grad)
         return out
 
     def output_shape(self, shape):
@@ -394,7 +418,19 @@ class Repeat(Layer):
         self._shape_conditions(shape)
         return tuple(shape)
 
-    def emit(self, emitter: Emitter, shape, path, repeat):
+    def emit(self, emitter: Emitter, shape, path, repeat, grad=True):
+        """Record the block once with multiplicity ``n`` (or ``n`` copies when unrolled).
+
+        The records take the steady state's gradient flags (after one occurrence of a
+        block with trainable weights every input needs a gradient); those whose first
+        occurrence has no input gradient are marked ``first_without_grad``.
+        """
+        first_flags = None
+        if not grad and not self.unroll:
+            probe = Emitter(emitter.model_name)
+            probe.emit(self.block, shape, grad=False)
+            if probe.grad:
+                grad, first_flags = True, [r.input_grad for r in probe.records]
         try:
             conditions = self._shape_conditions(shape)
         except SymcountError as exc:
@@ -402,11 +438,15 @@ class Repeat(Layer):
         first = len(emitter.records)
         if self.unroll:
             for i in range(int(self.n)):
-                emitter.emit(_fresh(self.block, f"{self.name}_{i}"), shape, path, repeat)
+                emitter.emit(_fresh(self.block, f"{self.name}_{i}"), shape, path, repeat, grad)
+                grad = emitter.grad
         elif isinstance(self.block, Block):
-            self.block.emit(emitter, shape, path, repeat * self.n)
+            self.block.emit(emitter, shape, path, repeat * self.n, grad)
         else:
-            emitter.emit(self.block, shape, path + (self.name,), repeat * self.n)
+            emitter.emit(self.block, shape, path + (self.name,), repeat * self.n, grad)
+        if first_flags is not None:
+            for i, flag in enumerate(first_flags, start=first):
+                emitter.records[i] = replace(emitter.records[i], first_without_grad=not flag)
         if conditions and len(emitter.records) > first:
             record = emitter.records[first]
             extra = tuple(Condition(c, (self.name,)) for c in conditions)

@@ -370,6 +370,9 @@ class LayerRecord:
     #: arguments (``Dense(classes)``) at the same values as its shapes
     substituted: tuple = ()
     input_grad: bool = True
+    #: inside ``Repeat`` fed by inputs without gradient: the first occurrence's input
+    #: has none although later ones (after the block's trainable weights) do
+    first_without_grad: bool = False
 
     @property
     def params(self) -> Expr:
@@ -415,6 +418,13 @@ class LayerRecord:
     def training_flops(self) -> Expr:
         """Forward + backward FLOPs per example, as FlopCounterMode counts ``loss.backward()``."""
         return self.cost(training=True)
+
+    def total_cost(self, training: bool = False, causal: bool = False) -> Expr:
+        """FLOPs of all ``repeat`` occurrences per example (see :meth:`cost`)."""
+        total = self.cost(training, causal) * self.repeat
+        if training and self.first_without_grad:
+            total -= 2 * sympy.Add(*(p.backward(True, False, causal) for p in self.products))
+        return total
 
     @property
     def outputs(self) -> Expr:
