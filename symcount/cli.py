@@ -1,8 +1,13 @@
 """The ``symcount`` command: thin over the library.
 
-    symcount count TARGET [--set NAME=VALUE]... [--json]
+    symcount count TARGET [--set NAME=VALUE]... [--symbolic NAMES] [--json]
     symcount summary TARGET [--set NAME=VALUE]... [--format {text,markdown}]
     symcount latex TARGET [--set NAME=VALUE]... [--standalone] [-o FILE]
+    symcount zoo [PREFIX]
+
+TARGET is an architecture file (.yaml, .json, .toml) or a zoo entry
+(``keras:ResNet50``, ``transformers:GPT2Model``). ``--set`` gives a dim a value or an
+entry an option (``--set include_top=false``); ``--symbolic`` keeps dims without a value.
 
 A user mistake prints one line ``error: …`` on stderr and exits with status 2.
 """
@@ -32,29 +37,101 @@ def parse_set(items: list[str]) -> dict[str, int]:
     return values
 
 
-def load_count(target: str, sets: list[str]):
-    """The target's count with file defaults, overridden by ``--set``, substituted."""
-    from .spec import default_values, load
+def is_zoo_target(target: str) -> bool:
+    """``family:Name`` naming a zoo entry rather than a file."""
+    from pathlib import Path
 
-    overrides = parse_set(sets)
-    spec = load(target)
-    count = spec.model.count()
-    return count.subs({**default_values(spec), **overrides})
+    from .zoo.registry import FAMILIES
+
+    family, colon, _ = target.partition(":")
+    return bool(colon) and family in FAMILIES and not Path(target).exists()
+
+
+def parse_option(entry, name: str, text: str):
+    """A zoo option's value from ``--set``, typed by its default: ``true``/``false``,
+    ``none``, an integer, a decimal (``alpha=0.75``) or a word (``pooling=avg``)."""
+    from decimal import Decimal, InvalidOperation
+
+    default = entry.options[name]
+    low = text.strip().lower()
+    if isinstance(default, bool) or low in ("true", "false"):
+        if low not in ("true", "false"):
+            raise SubstitutionError(f"--set {name}={text}: {entry.name}'s {name} is true or false")
+        return low == "true"
+    if low == "none":
+        return None
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return text.strip()
+    if not number.is_finite():
+        raise SubstitutionError(f"--set {name}={text}: expected a finite number")
+    if number == number.to_integral_value() and not isinstance(default, float):
+        return int(number)
+    return float(number)
+
+
+def load_target(target: str, sets: list[str], symbolic: list[str] | None = None):
+    """The target's count: dims at their defaults (a file's ``dims`` or a zoo entry's
+    configuration), overridden by ``--set``, except those named in ``symbolic``."""
+    keep = {n.strip() for item in symbolic or [] for n in item.split(",") if n.strip()}
+    if is_zoo_target(target):
+        from . import zoo
+
+        entry = zoo.entry(target)
+        options, dim_sets = {}, []
+        for item in sets or []:
+            name, eq, text = item.partition("=")
+            if name.strip() in entry.options:
+                options[name.strip()] = parse_option(entry, name.strip(), text)
+            else:
+                dim_sets.append(item)
+        count = zoo.symbolic(target, **options)
+        defaults = {k: v for k, v in entry.dims.items() if v is not None}
+        # an argument the chosen options leave unused (classes without the top) is
+        # accepted and ignored, as the framework does
+        arguments = set(entry.dims)
+    else:
+        from .spec import default_values, load
+
+        dim_sets = sets
+        spec = load(target)
+        count = spec.model.count()
+        defaults = default_values(spec)
+        arguments = set()
+    overrides = parse_set(dim_sets)
+    known = {d.name for d in count.dims}
+    unknown = sorted((keep | set(overrides)) - known - arguments - ({"all"} & keep))
+    if unknown:
+        raise SubstitutionError(f"{target}: unknown dim {unknown[0]!r}. The model's dims are: "
+                                f"{', '.join(sorted(known)) or 'none'}")
+    values = {**defaults, **overrides}
+    if "all" in keep:
+        keep = known
+    values = {k: v for k, v in values.items() if k not in keep or k in overrides}
+    values = {k: v for k, v in values.items() if k in known}
+    return count.subs(values) if values else count
+
+
+def load_count(target: str, sets: list[str]):
+    """The target's count with its defaults, overridden by ``--set``, substituted."""
+    return load_target(target, sets)
 
 
 def _count_text(count) -> str:
     symbolic = count.symbolic or count
     lines = [count.name]
-    for title, attribute in (("total", "total"), ("trainable", "trainable"), ("non-trainable", "non_trainable")):
+    for title, attribute in (("total", "total"), ("trainable", "trainable"), ("non-trainable", "non_trainable"),
+                             ("MACs", "macs"), ("FLOPs", "flops"), ("training FLOPs", "training_flops")):
         expr, value = getattr(symbolic, attribute), getattr(count, attribute)
         text = str(expr) if expr == value else f"{expr} = {value}"
         if value.is_Integer:
             text = f"{expr} = {int(value):,}" if expr != value else f"{int(value):,}"
-        lines.append(f"  {title + ':':<15}{text}")
+        lines.append(f"  {title + ':':<16}{text}")
     if count.values:
-        lines.append("  values:        " + ", ".join(f"{k}={v}" for k, v in count.values.items()))
+        lines.append("  values:         " + ", ".join(f"{k}={v}" for k, v in count.values.items()))
     if count.conditions:
-        lines.append("  valid for:     " + ", ".join(str(c) for c in count.conditions))
+        lines.append("  valid for:      " + ", ".join(str(c) for c in count.conditions))
     return "\n".join(lines)
 
 
@@ -65,9 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
                             ("summary", "the Keras-style table, formula and number columns"),
                             ("latex", "LaTeX: totals, the booktabs table and the derivations")):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("target", metavar="TARGET", help="architecture file (.yaml, .json, .toml)")
+        sub.add_argument("target", metavar="TARGET",
+                         help="architecture file (.yaml, .json, .toml) or zoo entry (keras:ResNet50)")
         sub.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-                         help="give a dim a value (overrides the file's default); repeatable")
+                         help="give a dim a value or an entry an option (overrides the default); repeatable")
+        sub.add_argument("--symbolic", action="append", default=[], metavar="NAMES",
+                         help="keep these dims (comma-separated, or 'all') without a value")
         if name == "count":
             sub.add_argument("--json", action="store_true", help="print one JSON object")
         if name == "summary":
@@ -77,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--standalone", action="store_true",
                              help="a complete document for pdflatex, not a fragment to paste")
             sub.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of printing")
+    zoo = commands.add_parser("zoo", help="list the zoo's entries, their arguments and defaults")
+    zoo.add_argument("prefix", nargs="?", default="", help="only entries starting with this (keras:, resnet …)")
+    zoo.set_defaults(handler=_zoo)
     from .cli_scaling import register
 
     register(commands)
@@ -87,7 +170,7 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "handler"):
         return args.handler(args)
-    count = load_count(args.target, args.sets)
+    count = load_target(args.target, args.sets, args.symbolic)
     if args.command == "count" and args.json:
         print(json.dumps(count.to_json(), indent=2))
     elif args.command == "count":
@@ -100,6 +183,26 @@ def run(argv: list[str] | None = None) -> int:
         print(count.markdown(), end="")
     else:
         print(count.summary())
+    return 0
+
+
+def _zoo(args) -> int:
+    from . import zoo
+
+    prefix = args.prefix.lower()
+    shown = [e for e in zoo.entries()
+             if e.name.lower().startswith(prefix) or e.name.split(":")[1].lower().startswith(prefix)]
+    if not shown:
+        raise SymcountError(f"no zoo entry starts with {args.prefix!r}; `symcount zoo` lists them all")
+    for e in shown:
+        dims = ", ".join(f"{k}={v}" for k, v in e.dims.items())
+        options = ", ".join(f"{k}={v!r}" for k, v in e.options.items())
+        print(e.name)
+        print(f"    dims:    {dims or '-'}")
+        if options:
+            print(f"    options: {options}")
+        if e.source:
+            print(f"    as:      {e.source}")
     return 0
 
 
@@ -124,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:
         print("error: the input is nested too deeply", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader (``| head``) stopped early: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

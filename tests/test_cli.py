@@ -17,12 +17,17 @@ def test_count_json_has_exact_integers_and_formulas(examples):
     data = json.loads(out.stdout)
     assert data["model"] == "seed_cnn"
     assert data["dims"] == {"H": 256, "W": 256, "classes": 9}
-    assert data["values"] == {"total": 6029097, "trainable": 6029097, "non_trainable": 0}
-    assert "classes" in data["total"] and "floor" in data["total"]
+    values = data["values"]
+    assert {k: values[k] for k in ("total", "trainable", "non_trainable")} == \
+        {"total": 6029097, "trainable": 6029097, "non_trainable": 0}
+    assert values["flops"] == 2 * values["macs"] and values["training_flops"] > 2 * values["flops"]
+    assert "classes" in data["total"] and "floor" in data["total"] and "H*W" in data["macs"]
     first = data["layers"][0]
+    # by hand: a 3×3×3 kernel at each of 256·256 positions for 32 filters
     assert first == {"name": "conv2d", "type": "Conv2D", "output_shape": [None, "256", "256", "32"],
                      "params": "896", "params_value": 896,
-                     "weights": {"kernel": ["3", "3", "3", "32"], "bias": ["32"]}}
+                     "weights": {"kernel": ["3", "3", "3", "32"], "bias": ["32"]},
+                     "repeat": "1", "macs": "864*H*W", "macs_value": 256 * 256 * 3 * 3 * 3 * 32}
     dense = next(layer for layer in data["layers"] if layer["name"] == "dense")
     assert dense["params_value"] == 5915136
 
