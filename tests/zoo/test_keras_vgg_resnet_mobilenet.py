@@ -1,0 +1,242 @@
+"""The zoo's VGG, ResNet and MobileNet entries against keras.applications (Keras 3, torch backend).
+
+For each entry at its default configuration and at others (classes, include_top with
+each pooling, input sizes of both parities, alpha, depth_multiplier), the symbolic
+closed form substituted (``symcount.zoo.get``) must equal what Keras builds: the total,
+trainable and non-trainable counts, the output shape, and layer by layer the name,
+parameter count, output shape and named weights. Keras is the independent source:
+``keras.applications.X(weights=None, …)`` built on the ``meta`` device (shapes only, no
+random initialization) and read through its own API.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import keras  # tests/conftest.py has set KERAS_BACKEND=torch before this import
+import pytest
+
+import symcount.zoo as zoo
+from symcount.errors import ArgumentError, SubstitutionError
+
+pytestmark = pytest.mark.oracle
+
+DIMS = ("H", "W")
+
+# (entry, arguments); each entry at its default configuration and at least two others
+CASES = [
+    ("VGG16", {}),
+    ("VGG16", {"classes": 10, "H": 48, "W": 80}),
+    ("VGG16", {"include_top": False, "pooling": "max", "H": 64, "W": 45}),
+    ("VGG19", {}),
+    ("VGG19", {"include_top": False, "H": 32, "W": 32}),
+    ("VGG19", {"classes": 7, "H": 64, "W": 64}),
+    ("ResNet50", {}),
+    ("ResNet50", {"classes": 10, "H": 160, "W": 160}),
+    ("ResNet50", {"include_top": False, "pooling": "avg", "H": 97, "W": 75}),
+    ("ResNet101", {}),
+    ("ResNet101", {"include_top": False, "pooling": "max", "H": 32, "W": 32}),
+    ("ResNet101", {"classes": 3, "H": 65, "W": 128}),
+    ("ResNet152", {}),
+    ("ResNet152", {"include_top": False, "H": 64, "W": 33}),
+    ("ResNet152", {"classes": 21, "H": 99, "W": 99}),
+    ("ResNet50V2", {}),
+    ("ResNet50V2", {"classes": 10, "H": 160, "W": 160}),
+    ("ResNet50V2", {"include_top": False, "pooling": "avg", "H": 97, "W": 75}),
+    ("ResNet101V2", {}),
+    ("ResNet101V2", {"include_top": False, "pooling": "max", "H": 33, "W": 40}),
+    ("ResNet101V2", {"classes": 5, "H": 50, "W": 51}),
+    ("ResNet152V2", {}),
+    ("ResNet152V2", {"include_top": False, "H": 64, "W": 47}),
+    ("ResNet152V2", {"classes": 21, "H": 99, "W": 99}),
+    ("MobileNet", {}),
+    ("MobileNet", {"alpha": 0.5, "classes": 10, "H": 128, "W": 128}),
+    ("MobileNet", {"alpha": 0.75, "depth_multiplier": 2, "include_top": False, "pooling": "avg", "H": 97, "W": 62}),
+    ("MobileNet", {"alpha": 0.25, "include_top": False, "H": 35, "W": 32}),
+    ("MobileNetV2", {}),
+    ("MobileNetV2", {"alpha": 0.35, "include_top": False, "pooling": "max", "H": 96, "W": 96}),
+    ("MobileNetV2", {"alpha": 1.3, "classes": 10, "H": 160, "W": 160}),
+    ("MobileNetV2", {"alpha": 1.4, "include_top": False, "H": 101, "W": 66}),
+    ("MobileNetV2", {"alpha": 0.75, "classes": 17, "H": 33, "W": 50}),
+]
+
+
+def case_id(case) -> str:
+    name, arguments = case
+    return name + "".join(f"-{k}={v}" for k, v in arguments.items())
+
+
+def keras_application(name: str, arguments: dict):
+    """``keras.applications.<name>(weights=None, …)`` in a fresh session (automatic
+    names from ``max_pooling2d`` again), on the meta device: weights have shapes only."""
+    kwargs = {k: v for k, v in arguments.items() if k not in DIMS}
+    if any(k in arguments for k in DIMS):
+        kwargs["input_shape"] = (arguments.get("H", 224), arguments.get("W", 224), 3)
+    keras.backend.clear_session(free_memory=False)
+    with keras.device("meta"):
+        return getattr(keras.applications, name)(weights=None, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Both sides in the same plain form
+# ---------------------------------------------------------------------------
+
+
+def keras_facts(model) -> tuple[dict, dict]:
+    layers = {
+        layer.name: {
+            "params": layer.count_params(),
+            "output_shape": tuple(layer.output.shape),
+            "weights": sorted((w.path.split("/")[-1], tuple(w.shape), w.trainable) for w in layer.weights),
+        }
+        for layer in model.layers
+    }
+    totals = {
+        "total": model.count_params(),
+        "trainable": sum(math.prod(w.shape) for w in model.trainable_weights),
+        "non_trainable": sum(math.prod(w.shape) for w in model.non_trainable_weights),
+        "output_shape": tuple(model.output.shape),
+    }
+    return layers, totals
+
+
+RUN = re.compile(r"^(.*?)(\d+)-(\d+)(.*)$")
+
+
+def keras_names(record) -> list[str]:
+    """The Keras layers a record stands for: ``conv4_block2-6_1_conv`` (repeated 5 times)
+    is ``conv4_block2_1_conv`` … ``conv4_block6_1_conv``."""
+    match = RUN.match(record.name)
+    if not match:
+        assert record.repeat == 1, record.name
+        return [record.name]
+    prefix, first, last, suffix = match.groups()
+    names = [f"{prefix}{i}{suffix}" for i in range(int(first), int(last) + 1)]
+    assert len(names) == record.repeat, record.name
+    return names
+
+
+def _int(size):
+    return None if size is None else int(size)
+
+
+def symcount_facts(count) -> tuple[dict, dict]:
+    layers = {}
+    for record in count.layers:
+        facts = {
+            "params": int(record.params),
+            "output_shape": tuple(_int(s) for s in record.output_shape),
+            "weights": sorted((w.name, tuple(int(s) for s in w.shape), w.trainable)
+                              for w in record.weights if w.counts),
+        }
+        for name in keras_names(record):
+            layers[name] = facts
+    totals = {
+        "total": int(count.total),
+        "trainable": int(count.trainable),
+        "non_trainable": int(count.non_trainable),
+        "output_shape": tuple(_int(s) for s in count.output_shape),
+    }
+    return layers, totals
+
+
+@functools.lru_cache(maxsize=None)
+def keras_case(name: str, arguments: tuple) -> tuple[dict, dict]:
+    """Keras's facts for one configuration, built once per test session (the models
+    themselves are dropped)."""
+    return keras_facts(keras_application(name, dict(arguments)))
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(c) for c in CASES])
+def case(request):
+    """(symcount layers, symcount totals, Keras layers, Keras totals) for one configuration."""
+    name, arguments = request.param
+    ours = symcount_facts(zoo.get(f"keras:{name}", **arguments))
+    return (*ours, *keras_case(name, tuple(arguments.items())))
+
+
+def test_totals_equal_keras_count_params(case):
+    _, ours, _, theirs = case
+    assert {k: ours[k] for k in ("total", "trainable", "non_trainable")} == \
+        {k: theirs[k] for k in ("total", "trainable", "non_trainable")}
+
+
+def test_output_shape_equals_keras(case):
+    _, ours, _, theirs = case
+    assert ours["output_shape"] == theirs["output_shape"]
+
+
+def test_every_keras_layer_by_name(case):
+    """Names, parameters, output shapes and named weights of every layer, a repeated
+    block standing for each of Keras's copies."""
+    ours, _, theirs, _ = case
+    assert sorted(ours) == sorted(theirs)
+    assert ours == theirs
+
+
+# ---------------------------------------------------------------------------
+# Blocks, the closed form and its conditions
+# ---------------------------------------------------------------------------
+
+
+def test_resnet50_stage_totals_equal_keras_layers_by_prefix():
+    """Blocks ``conv2`` … ``conv5`` total what Keras's layers named ``conv2_…`` hold."""
+    blocks = zoo.get("keras:ResNet50").blocks(depth=1)
+    layers, _ = keras_case("ResNet50", ())
+    for stage in ("conv2", "conv3", "conv4", "conv5"):
+        expected = sum(facts["params"] for name, facts in layers.items() if name.startswith(stage + "_"))
+        assert blocks[(stage,)]["params"] == expected
+
+
+@pytest.mark.parametrize("name", ["ResNet101", "MobileNetV2", "VGG19"])
+def test_smallest_input_is_keras_min_size(name):
+    """The closed form holds for H, W >= 32: Keras rejects 31 (and builds 32, in CASES)."""
+    count = zoo.symbolic(f"keras:{name}", include_top=False)
+    assert sorted(str(c) for c in count.conditions) == ["H >= 32", "W >= 32"]
+    with pytest.raises(ValueError, match="at least 32x32"):
+        keras_application(name, {"include_top": False, "H": 31, "W": 32})
+    with pytest.raises(SubstitutionError, match="H >= 32"):
+        zoo.get(f"keras:{name}", include_top=False, H=31, W=32)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        keras_application(name, {"include_top": False, "H": 32, "W": 31})
+    with pytest.raises(SubstitutionError, match="W >= 32"):
+        zoo.get(f"keras:{name}", include_top=False, H=32, W=31)
+
+
+@pytest.mark.parametrize("H", [32, 35])
+def test_mobilenet_v2_correct_pad_follows_parity(H):
+    """Keras pads a strided depthwise convolution by ``size % 2`` before and 1 after: the
+    padded and convolved sizes agree with Keras for both parities (W has the other one)."""
+    arguments = {"include_top": False, "alpha": 0.35, "H": H, "W": H + 1}
+    ours, _ = symcount_facts(zoo.get("keras:MobileNetV2", **arguments))
+    theirs, _ = keras_case("MobileNetV2", tuple(arguments.items()))
+    strided = [name for name in theirs if name.endswith("_pad")]
+    assert len(strided) == 4
+    for name in strided:
+        depthwise = name.replace("_pad", "_depthwise")
+        assert ours[name]["output_shape"] == theirs[name]["output_shape"]
+        assert ours[depthwise]["output_shape"] == theirs[depthwise]["output_shape"]
+
+
+# ---------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["VGG19", "ResNet101V2", "MobileNet"])
+def test_unknown_pooling_is_an_error(name):
+    """Keras silently ignores an unknown pooling; symcount names it."""
+    with pytest.raises(ArgumentError, match="pooling must be None, 'avg' or 'max'. Received: pooling='mean'"):
+        zoo.get(f"keras:{name}", include_top=False, pooling="mean")
+
+
+def test_alpha_must_be_positive():
+    with pytest.raises(ArgumentError, match="alpha .* must be a positive number. Received: alpha=0"):
+        zoo.get("keras:MobileNetV2", alpha=0)
+
+
+def test_classes_is_no_dim_without_the_top():
+    count = zoo.symbolic("keras:ResNet50", include_top=False, pooling="avg")
+    assert sorted(d.name for d in count.dims) == ["H", "W"]
