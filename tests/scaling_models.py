@@ -11,8 +11,8 @@ from __future__ import annotations
 import symcount as sc
 from symcount.layer import Layer, Product, Requirement, Weight
 from symcount.dims import divisible
-from symcount.torch import Add, Block, Embedding, GELU, LayerNorm, Linear, Model, Repeat, RMSNorm, SiLU
-from symcount.torch import Input
+from symcount.keras import Add, Multiply  # residual sums and SwiGLU's product: no weights, no products
+from symcount.torch import GELU, Block, Embedding, Input, LayerNorm, Linear, Model, Repeat, RMSNorm, SiLU
 
 
 class CausalAttention(Layer):
@@ -58,10 +58,6 @@ def gpt_like():
     return Model(tokens, x, name="gpt_like").count()
 
 
-class Mul(Add):
-    """``x * y`` elementwise (SwiGLU's gate): broadcasting like ``Add``, no weights, no products."""
-
-
 def llama_like():
     V, L, d, n_layer, heads, kv, ff = sc.dims(
         "vocab_size seq_len hidden_size num_hidden_layers num_attention_heads num_key_value_heads intermediate_size")
@@ -74,7 +70,7 @@ def llama_like():
         h = RMSNorm(d, name="post_attention_layernorm")(x)
         gate = SiLU()(Linear(d, ff, bias=False, name="gate_proj")(h))
         up = Linear(d, ff, bias=False, name="up_proj")(h)
-        h = Linear(ff, d, bias=False, name="down_proj")(Mul()([gate, up]))
+        h = Linear(ff, d, bias=False, name="down_proj")(Multiply()([gate, up]))
         return Add()([x, h])
 
     x = Repeat(Block("layers", layer), n_layer)(x)
