@@ -346,7 +346,8 @@ def test_solve_proves_monotonicity_of_polynomials_with_negative_terms():
 @pytest.mark.parametrize("text, value", [
     ("7e9", 7 * 10**9), ("6.74e9", 6_740_000_000), ("6.74*10^9", 6_740_000_000), ("6.74·10^9", 6_740_000_000),
     ("7B", 7 * 10**9), ("1_000_000", 10**6), ("1,000", 1000), ("175B", 175 * 10**9), ("3.14e23", 314 * 10**21),
-    ("0.5", sympy.Rational(1, 2)), ("1e-3", sympy.Rational(1, 1000)), ("12345678901234567890123e2", 12345678901234567890123 * 100),
+    ("0.5", sympy.Rational(1, 2)), ("1e-3", sympy.Rational(1, 1000)),
+    ("12345678901234567890123e2", 12345678901234567890123 * 100),  # beyond a float's 53 bits
 ])
 def test_parse_number_is_exact(text, value):
     assert parse_number(text) == value
@@ -508,3 +509,10 @@ def test_importing_scaling_does_not_import_matplotlib():
     code = "import symcount.scaling, sys; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_solve_compares_rational_quantities_exactly():
+    x = d("x")
+    answer = solve(x**2 / 3, 10, for_="x")  # 25/3 is 5/3 below 10, 12 is 2 above
+    assert answer.values == {"x": 5} and answer.achieved == Fraction(25, 3)
+    assert answer.difference == Fraction(-5, 3)

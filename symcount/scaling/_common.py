@@ -164,7 +164,8 @@ def relax(expr: Expr) -> Expr:
 
 def as_int(value: Expr):
     """A SymPy integer as a Python int; a rational as a ``Fraction``."""
-    value = sympy.nsimplify(value) if isinstance(value, sympy.Float) else value
+    if isinstance(value, int):
+        return value
     if value.is_Integer:
         return int(value)
     if value.is_Rational:

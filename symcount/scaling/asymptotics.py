@@ -64,7 +64,7 @@ class Leading:
         if not total.is_number:
             missing = ", ".join(sorted(s.name for s in total.free_symbols))
             raise ArgumentError(f"dropped: give every dim a value; missing: {missing}")
-        return as_int(sympy.nsimplify(1 - self.term.xreplace(mapping) / total))
+        return as_int(1 - self.term.xreplace(mapping) / total)
 
     def __str__(self) -> str:
         names = ", ".join(s.name for s in self.grow)
@@ -155,7 +155,7 @@ class Comparison:
         """``difference / ours`` at a configuration, exactly."""
         symbols = {s.name: s for s in self.ours.free_symbols | self.published.free_symbols}
         mapping = bind(symbols, {**(values or {}), **kwargs}, "relative: ", strict=False)
-        return as_int(sympy.nsimplify(self.difference.xreplace(mapping) / self.ours.xreplace(mapping)))
+        return as_int(self.difference.xreplace(mapping) / self.ours.xreplace(mapping))
 
     def __str__(self) -> str:
         if self.equal:

@@ -44,7 +44,7 @@ class Solution:
     budget: sympy.Rational
     what: str
     values: dict[str, int]
-    achieved: int
+    achieved: int | Fraction
     given: dict[str, int]
     nearest: str
     step: dict[str, int]
@@ -60,12 +60,12 @@ class Solution:
     @property
     def difference(self):
         """``achieved − budget``, exactly."""
-        return as_int(Integer(self.achieved) - self.budget)
+        return as_int(sympy.Rational(self.achieved) - self.budget)
 
     @property
     def relative(self) -> Fraction:
         """``(achieved − budget) / budget``, exactly."""
-        return as_int((Integer(self.achieved) - self.budget) / self.budget)
+        return as_int((sympy.Rational(self.achieved) - self.budget) / self.budget)
 
     @property
     def exact(self) -> bool:
@@ -73,15 +73,13 @@ class Solution:
 
     def __str__(self) -> str:
         solved = ", ".join(f"{k}={v}" for k, v in self.values.items())
-        budget = as_int(self.budget)
         sign = "+" if self.difference >= 0 else "−"
-        lines = [f"{solved}: {self.what} = {self.achieved:,} ({sign}{abs(float(self.relative)) * 100:.3g} % of "
-                 f"the budget {budget:,})" if isinstance(budget, int) else
-                 f"{solved}: {self.what} = {self.achieved:,} (budget {float(budget):.6g})"]
+        lines = [f"{solved}: {self.what} = {_number(self.achieved)} ({sign}{abs(float(self.relative)) * 100:.3g} % "
+                 f"of the budget {_number(as_int(self.budget))})"]
         for side, found in (("below", self.below), ("above", self.above)):
             if found is not None and found[0] != self.values:
                 lines.append(f"  nearest {side}: " + ", ".join(f"{k}={v}" for k, v in found[0].items())
-                             + f" → {found[1]:,}")
+                             + f" → {_number(found[1])}")
         if self.skipped:
             lines.append(f"  skipped {len(self.skipped)} value(s) that break a condition, e.g. "
                          + ", ".join(f"{k}={v}" for k, v in self.skipped[0][0].items())
@@ -265,11 +263,13 @@ def _solve(expr, relations, symbols, budget, for_, given, what, multiple_of, nea
         raise SymcountError(f"solve: cannot show that the {what} grows with {', '.join(names)} "
                             f"({f.xreplace({_K: sympy.Symbol(names[0])})}); bisection would not be exact")
 
-    cache: dict[int, int] = {}
+    cache: dict = {}
+    limit = as_int(budget)  # compared as Python int / Fraction: exact
 
-    def evaluate(k: int) -> int:
+    def evaluate(k: int):
+        """The count at ``k``, exactly: an int (a ``Fraction`` for a rational quantity)."""
         if k not in cache:
-            cache[k] = int(f.xreplace({_K: Integer(k)}))
+            cache[k] = as_int(f.xreplace({_K: Integer(k)}))
         return cache[k]
 
     def values_at(k: int) -> dict[str, int]:
@@ -293,8 +293,8 @@ def _solve(expr, relations, symbols, budget, for_, given, what, multiple_of, nea
             j += direction
         raise SymcountError(f"solve: no value within {MAX_SKIPS} steps satisfies the conditions")
 
-    j_below, j_first = _search(evaluate, budget, start, step)
-    if j_below is not None and evaluate(step * j_below) == budget:
+    j_below, j_first = _search(evaluate, limit, start, step)
+    if j_below is not None and evaluate(step * j_below) == limit:
         j_first = j_below
     below = walk(j_below, -1) if j_below is not None else None
     above = walk(j_first, +1)
@@ -303,14 +303,14 @@ def _solve(expr, relations, symbols, budget, for_, given, what, multiple_of, nea
         if below is None:
             chosen = above
         else:
-            chosen = below if budget - evaluate(step * below) <= evaluate(step * above) - budget else above
+            chosen = below if limit - evaluate(step * below) <= evaluate(step * above) - limit else above
     else:
         chosen = candidates[nearest]
     if chosen is None:
         k0 = step * (-(-start // step))
-        raise SymcountError(f"solve: no valid value has a {what} at most {as_int(budget):,}; the smallest, "
+        raise SymcountError(f"solve: no valid value has a {what} at most {_number(limit)}; the smallest, "
                             + ", ".join(f"{k}={v}" for k, v in values_at(k0).items())
-                            + f", gives {evaluate(k0):,}")
+                            + f", gives {_number(evaluate(k0))}")
     side = {k: (values_at(step * j), evaluate(step * j)) if j is not None else None for k, j in candidates.items()}
     return Solution(budget, what, values_at(step * chosen), evaluate(step * chosen),
                     {k.name: int(v) for k, v in mapping.items()}, nearest,
