@@ -4,9 +4,10 @@ For each entry at its default configuration and at others (classes, include_top 
 each pooling, input sizes of both parities, alpha, depth_multiplier), the symbolic
 closed form substituted (``symcount.zoo.get``) must equal what Keras builds: the total,
 trainable and non-trainable counts, the output shape, and layer by layer the name,
-parameter count, output shape and named weights. Keras is the independent source:
-``keras.applications.X(weights=None, …)`` built on the ``meta`` device (shapes only, no
-random initialization) and read through its own API.
+parameter count, output shape and named weights; for some configurations, the forward
+FLOPs torch's FlopCounterMode counts when Keras's model runs. Keras is the independent
+source: ``keras.applications.X(weights=None, …)`` built on the ``meta`` device (shapes
+only, no random initialization) and read through its own API.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def case_id(case) -> str:
     return name + "".join(f"-{k}={v}" for k, v in arguments.items())
 
 
+#: configurations whose forward FLOPs are also compared (a forward pass costs about a build)
+FLOP_CASES = [
+    ("VGG16", {"classes": 10, "H": 48, "W": 80}),
+    ("ResNet50", {"include_top": False, "pooling": "avg", "H": 97, "W": 75}),
+    ("ResNet50V2", {"classes": 10, "H": 160, "W": 160}),
+    ("MobileNet", {"alpha": 0.75, "depth_multiplier": 2, "include_top": False, "pooling": "avg", "H": 97, "W": 62}),
+    ("MobileNetV2", {"alpha": 1.4, "include_top": False, "H": 101, "W": 66}),
+]
+
+
 def keras_application(name: str, arguments: dict):
     """``keras.applications.<name>(weights=None, …)`` in a fresh session (automatic
     names from ``max_pooling2d`` again), on the meta device: weights have shapes only."""
@@ -84,7 +95,18 @@ def keras_application(name: str, arguments: dict):
 # ---------------------------------------------------------------------------
 
 
-def keras_facts(model) -> tuple[dict, dict]:
+def keras_flops(model) -> int:
+    """FLOPs of one forward pass of one example, by torch's FlopCounterMode (2 per
+    multiply-accumulate of convolutions and matrix products), on the meta device."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with keras.device("meta"), FlopCounterMode(display=False) as counter:
+        model(torch.empty((1, *model.input_shape[1:]), device="meta"))
+    return counter.get_total_flops()
+
+
+def keras_facts(model, flops: bool = False) -> tuple[dict, dict]:
     layers = {
         layer.name: {
             "params": layer.count_params(),
@@ -99,6 +121,8 @@ def keras_facts(model) -> tuple[dict, dict]:
         "non_trainable": sum(math.prod(w.shape) for w in model.non_trainable_weights),
         "output_shape": tuple(model.output.shape),
     }
+    if flops:
+        totals["flops"] = keras_flops(model)
     return layers, totals
 
 
@@ -138,6 +162,7 @@ def symcount_facts(count) -> tuple[dict, dict]:
         "trainable": int(count.trainable),
         "non_trainable": int(count.non_trainable),
         "output_shape": tuple(_int(s) for s in count.output_shape),
+        "flops": int(count.flops),
     }
     return layers, totals
 
@@ -146,7 +171,8 @@ def symcount_facts(count) -> tuple[dict, dict]:
 def keras_case(name: str, arguments: tuple) -> tuple[dict, dict]:
     """Keras's facts for one configuration, built once per test session (the models
     themselves are dropped)."""
-    return keras_facts(keras_application(name, dict(arguments)))
+    arguments = dict(arguments)
+    return keras_facts(keras_application(name, arguments), flops=(name, arguments) in FLOP_CASES)
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[case_id(c) for c in CASES])
@@ -166,6 +192,14 @@ def test_totals_equal_keras_count_params(case):
 def test_output_shape_equals_keras(case):
     _, ours, _, theirs = case
     assert ours["output_shape"] == theirs["output_shape"]
+
+
+@pytest.mark.parametrize("name, arguments", FLOP_CASES, ids=[case_id(c) for c in FLOP_CASES])
+def test_forward_flops_equal_torch_flop_counter_on_keras(name, arguments):
+    """Twice the closed form's multiply-accumulates is what FlopCounterMode counts when
+    Keras's own model runs (torch backend): convolutions, depthwise ones, dense layers."""
+    _, ours = symcount_facts(zoo.get(f"keras:{name}", **arguments))
+    assert ours["flops"] == keras_case(name, tuple(arguments.items()))[1]["flops"]
 
 
 def test_every_keras_layer_by_name(case):
