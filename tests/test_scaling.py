@@ -516,3 +516,17 @@ def test_solve_compares_rational_quantities_exactly():
     answer = solve(x**2 / 3, 10, for_="x")  # 25/3 is 5/3 below 10, 12 is 2 above
     assert answer.values == {"x": 5} and answer.achieved == Fraction(25, 3)
     assert answer.difference == Fraction(-5, 3)
+
+
+def test_solve_over_floors_proves_monotonicity_from_the_start():
+    """Square inputs (H = W): the MACs are sums of products of two floors, nonnegative
+    from the smallest valid size on; the answer agrees with a search by substitution."""
+    H, W = sc.dims("H W")
+    from symcount.torch import Conv2d, Flatten, Sequential
+
+    model = Sequential([Conv2d(3, 8, 3, stride=2), Conv2d(8, 8, 3, stride=2), Flatten()])
+    count = model.count(input_shape=(3, H, W))
+    answer = solve(count, 10**6, for_=["H", "W"], ratio=1, what="macs", nearest="below")
+    macs = {s: int(count.subs(H=s, W=s).macs) for s in range(7, 400)}
+    best = max(s for s, m in macs.items() if m <= 10**6)
+    assert answer.values == {"H": best, "W": best} and answer.achieved == macs[best]

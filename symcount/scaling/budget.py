@@ -92,9 +92,9 @@ def _nondecreasing(expr: Expr, k: sympy.Symbol, start: int) -> bool:
 
     A polynomial: its derivative has a positive leading coefficient and no real
     root at or beyond ``start`` (counted exactly by Sturm sequences). Otherwise a
-    structural proof: sums of nondecreasing terms; products of a nonnegative
-    constant and nondecreasing, nonnegative factors; positive integer powers of
-    such; ``floor``/``ceiling`` of nondecreasing arguments.
+    structural proof: sums of nondecreasing terms; a nonnegative constant times
+    nondecreasing factors (nonnegative at ``start`` when there are several); positive
+    integer powers of such; ``floor``/``ceiling`` of nondecreasing arguments.
     """
     expr = sympy.expand(expr)
     if k not in expr.free_symbols:
@@ -107,24 +107,29 @@ def _nondecreasing(expr: Expr, k: sympy.Symbol, start: int) -> bool:
             return True
         derivative = poly.diff(k)
         return derivative.LC() > 0 and derivative.count_roots(start) == 0
-    return _structural(expr, k)
+    return _structural(expr, k, start)
 
 
-def _structural(expr: Expr, k) -> bool:
-    if k not in expr.free_symbols:
-        return True
-    if expr == k:
+def _structural(expr: Expr, k, start: int) -> bool:
+    """Nondecreasing for integers ``k >= start`` by construction. A factor that
+    multiplies another factor in ``k`` must also be nonnegative there: being
+    nondecreasing, it is when its value at ``start`` is."""
+    if k not in expr.free_symbols or expr == k:
         return True
     if isinstance(expr, sympy.Add):
-        return all(_structural(a, k) for a in expr.args)
+        return all(_structural(a, k, start) for a in expr.args)
     if isinstance(expr, sympy.Mul):
         coeff, factors = expr.as_coeff_mul()
-        return coeff >= 0 and all(_structural(f, k) and (f.is_nonnegative or k not in f.free_symbols and f.is_positive)
-                                  for f in factors)
+        varying = [f for f in factors if k in f.free_symbols]
+        constant = sympy.Mul(*(f for f in factors if k not in f.free_symbols))
+        if coeff < 0 or not constant.is_nonnegative or not all(_structural(f, k, start) for f in varying):
+            return False
+        return len(varying) == 1 or all(f.xreplace({k: Integer(start)}) >= 0 for f in varying)
     if isinstance(expr, sympy.Pow):
-        return expr.exp.is_Integer and expr.exp > 0 and _structural(expr.base, k) and expr.base.is_nonnegative
+        return (expr.exp.is_Integer and expr.exp > 0 and _structural(expr.base, k, start)
+                and (expr.exp == 1 or expr.base.xreplace({k: Integer(start)}) >= 0))
     if isinstance(expr, (sympy.floor, sympy.ceiling)):
-        return _structural(sympy.expand(expr.args[0]), k)
+        return _structural(sympy.expand(expr.args[0]), k, start)
     return False
 
 
