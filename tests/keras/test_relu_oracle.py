@@ -39,7 +39,8 @@ def test_relu_accepts_and_rejects_like_keras(arguments):
 
 
 def test_relu_error_names_the_argument():
-    with pytest.raises(ArgumentError, match="max_value of a ReLU layer cannot be a negative value. Received: max_value=-1"):
+    with pytest.raises(ArgumentError, match="max_value of a ReLU layer cannot be a negative value. "
+                                            "Received: max_value=-1"):
         sk.ReLU(max_value=-1)
 
 

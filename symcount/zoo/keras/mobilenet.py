@@ -35,7 +35,8 @@ from ._imagenet import DIMS, OPTIONS, check_options, image_input, pool, repeated
 
 def _check_alpha(owner: str, alpha) -> None:
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
-        raise ArgumentError(f"{owner}: alpha (the width multiplier) must be a positive number. Received: alpha={alpha!r}")
+        raise ArgumentError(f"{owner}: alpha (the width multiplier) must be a positive number. "
+                            f"Received: alpha={alpha!r}")
 
 
 # ---------------------------------------------------------------------------
