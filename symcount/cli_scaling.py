@@ -44,7 +44,8 @@ def register(commands) -> None:
     solve.add_argument("--seq", metavar="DIM", default="seq_len",
                        help="with --compute: the sequence length dim (default seq_len)")
     solve.add_argument("--tokens-per-param", metavar="R", default="20", help="with --compute (default 20)")
-    solve.add_argument("--causal", action="store_true", help="leave out causal attention's masked half")
+    solve.add_argument("--causal", action="store_true",
+                       help="leave out causal attention's masked half (FLOP and compute budgets)")
 
     sweep = _command(commands, "sweep", "exact values over a grid of dims (and plots)", _sweep)
     sweep.add_argument("--range", dest="ranges", action="append", required=True, metavar="DIM=SPEC",
@@ -186,7 +187,7 @@ def _solve(args) -> int:
     if args.compute is not None:
         result = compute_optimal(count, _number(args.compute, "--compute"), for_, args.seq, given,
                                  tokens_per_param=_number(args.tokens_per_param, "--tokens-per-param"),
-                                 causal=True, multiple_of=multiple, nearest=args.nearest, ratio=ratio)
+                                 causal=args.causal, multiple_of=multiple, nearest=args.nearest, ratio=ratio)
         print(f"{count.name}: compute-optimal {', '.join(solved)} for C = {args.compute} FLOPs, "
               f"{args.tokens_per_param} tokens per parameter")
         print(f"  {result}")

@@ -65,7 +65,7 @@ def test_solve_for_two_dims_at_a_ratio(capsys):
 def test_solve_for_a_compute_budget(capsys):
     target = zoo_or_skip("transformers:GPT2Model")
     status, out, _ = run(capsys, "solve", target, "--compute", "1e21", "--for", "n_embd,n_layer", "--ratio", "128",
-                         "--multiple-of", "128", "--set", "n_head=16")
+                         "--multiple-of", "128", "--set", "n_head=16", "--causal")
     assert status == 0 and "n_embd=3072, n_layer=24: N = 2,876,408,832 parameters" in out
     assert "D = 57,528,176,640 tokens" in out  # 20 tokens per parameter, exactly
 
