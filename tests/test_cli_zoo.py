@@ -17,6 +17,7 @@ from symcount.zoo import registry
 @pytest.fixture
 def tiny(monkeypatch):
     """``keras:Tiny``: Flatten of (H, W, 3), an optional hidden Dense(32), Dense(classes)."""
+    registry.entries()  # load the real families first: they register into the real table
     monkeypatch.setattr(registry, "_ENTRIES", dict(registry._ENTRIES))
     registry._symbolic.cache_clear()
 
