@@ -1,0 +1,226 @@
+"""The zoo's DenseNet, InceptionV3, Xception and EfficientNet entries against
+keras.applications (Keras 3, torch backend).
+
+For each entry at its default configuration and at others (classes, include_top with
+each pooling, input sizes of both parities, non-square inputs), the symbolic closed
+form substituted (``symcount.zoo.get``) must equal what Keras builds: the total,
+trainable and non-trainable counts, the output shape, and layer by layer the name,
+parameter count, output shape and named weights. Keras is the independent source:
+``keras.applications.X(weights=None, …)`` built on the ``meta`` device (shapes only, no
+random initialization) and read through its own API.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras  # tests/conftest.py has set KERAS_BACKEND=torch before this import
+import pytest
+import sympy
+
+import symcount.zoo as zoo
+from symcount.errors import ArgumentError, SubstitutionError
+
+pytestmark = pytest.mark.oracle
+
+DIMS = ("H", "W")
+
+# (entry, arguments): each entry at its default configuration and at least two others;
+# the include_top=True configurations of an entry share one symbolic build
+CASES = [
+    ("DenseNet121", {}),
+    ("DenseNet121", {"classes": 10, "H": 97, "W": 61}),
+    ("DenseNet121", {"include_top": False, "pooling": "avg", "H": 64, "W": 80}),
+    ("DenseNet169", {}),
+    ("DenseNet169", {"classes": 5, "H": 32, "W": 48}),
+    ("DenseNet169", {"include_top": False, "pooling": "max", "H": 33, "W": 33}),
+    ("DenseNet201", {}),
+    ("DenseNet201", {"classes": 3, "H": 130, "W": 130}),
+    ("DenseNet201", {"include_top": False, "H": 45, "W": 57}),
+    ("InceptionV3", {}),
+    ("InceptionV3", {"classes": 10, "H": 75, "W": 75}),
+    ("InceptionV3", {"include_top": False, "pooling": "avg", "H": 139, "W": 100}),
+    ("Xception", {}),
+    ("Xception", {"classes": 7, "H": 71, "W": 100}),
+    ("Xception", {"include_top": False, "pooling": "max", "H": 150, "W": 151}),
+    ("EfficientNetB0", {}),
+    ("EfficientNetB0", {"classes": 10, "H": 33, "W": 47}),
+    ("EfficientNetB0", {"include_top": False, "pooling": "avg", "H": 64, "W": 97}),
+    ("EfficientNetB1", {}),
+    ("EfficientNetB1", {"classes": 2, "H": 32, "W": 65}),
+    ("EfficientNetB1", {"include_top": False, "pooling": "max", "H": 95, "W": 40}),
+    ("EfficientNetB2", {}),
+    ("EfficientNetB2", {"classes": 100, "H": 63, "W": 63}),
+    ("EfficientNetB2", {"include_top": False, "H": 50, "W": 77}),
+    ("EfficientNetB3", {}),
+    ("EfficientNetB3", {"classes": 10, "H": 41, "W": 32}),
+    ("EfficientNetB3", {"include_top": False, "pooling": "avg", "H": 99, "W": 99}),
+    ("EfficientNetB4", {}),
+    ("EfficientNetB4", {"classes": 10, "H": 57, "W": 33}),
+    ("EfficientNetB4", {"include_top": False, "pooling": "max", "H": 32, "W": 32}),
+    ("EfficientNetB5", {}),
+    ("EfficientNetB5", {"classes": 10, "H": 64, "W": 35}),
+    ("EfficientNetB5", {"include_top": False, "H": 33, "W": 47}),
+    ("EfficientNetB6", {}),
+    ("EfficientNetB6", {"classes": 10, "H": 49, "W": 64}),
+    ("EfficientNetB6", {"include_top": False, "pooling": "avg", "H": 37, "W": 32}),
+    ("EfficientNetB7", {}),
+    ("EfficientNetB7", {"classes": 10, "H": 32, "W": 33}),
+    ("EfficientNetB7", {"include_top": False, "pooling": "max", "H": 45, "W": 64}),
+]
+
+
+def case_id(case) -> str:
+    name, arguments = case
+    return name + "".join(f"-{k}={v}" for k, v in arguments.items())
+
+
+def keras_application(name: str, arguments: dict):
+    """``keras.applications.<name>(weights=None, …)`` in a fresh session (automatic
+    names from ``conv2d`` again), on the meta device: weights have shapes only."""
+    kwargs = {k: v for k, v in arguments.items() if k not in DIMS}
+    if any(k in arguments for k in DIMS):
+        default = zoo.entry(f"keras:{name}").dims
+        kwargs["input_shape"] = (arguments.get("H", default["H"]), arguments.get("W", default["W"]), 3)
+    keras.backend.clear_session(free_memory=False)
+    with keras.device("meta"):
+        return getattr(keras.applications, name)(weights=None, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Both sides in the same plain form
+# ---------------------------------------------------------------------------
+
+
+def keras_facts(model) -> tuple[dict, dict]:
+    layers = {
+        layer.name: {
+            "params": layer.count_params(),
+            "output_shape": tuple(layer.output.shape),
+            "weights": sorted((w.path.split("/")[-1], tuple(w.shape), w.trainable) for w in layer.weights),
+        }
+        for layer in model.layers
+    }
+    totals = {
+        "total": model.count_params(),
+        "trainable": sum(math.prod(w.shape) for w in model.trainable_weights),
+        "non_trainable": sum(math.prod(w.shape) for w in model.non_trainable_weights),
+        "output_shape": tuple(model.output.shape),
+    }
+    return layers, totals
+
+
+def _int(size):
+    return None if size is None else int(size)
+
+
+def symcount_facts(count) -> tuple[dict, dict]:
+    layers = {}
+    for record in count.layers:
+        assert record.repeat == 1, record.name  # every Keras block is its own Block here
+        layers[record.name] = {
+            "params": int(record.params),
+            "output_shape": tuple(_int(s) for s in record.output_shape),
+            "weights": sorted((w.name, tuple(int(s) for s in w.shape), w.trainable)
+                              for w in record.weights if w.counts),
+        }
+    totals = {
+        "total": int(count.total),
+        "trainable": int(count.trainable),
+        "non_trainable": int(count.non_trainable),
+        "output_shape": tuple(_int(s) for s in count.layers[-1].output_shape),
+    }
+    return layers, totals
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(c) for c in CASES])
+def case(request):
+    """(symcount layers, symcount totals, Keras layers, Keras totals) for one configuration."""
+    name, arguments = request.param
+    ours = symcount_facts(zoo.get(f"keras:{name}", **arguments))
+    model = keras_application(name, arguments)
+    theirs = keras_facts(model)
+    del model
+    return (*ours, *theirs)
+
+
+def test_totals_equal_keras_count_params(case):
+    _, ours, _, theirs = case
+    assert {k: ours[k] for k in ("total", "trainable", "non_trainable")} == \
+        {k: theirs[k] for k in ("total", "trainable", "non_trainable")}
+
+
+def test_output_shape_equals_keras(case):
+    _, ours, _, theirs = case
+    assert ours["output_shape"] == theirs["output_shape"]
+
+
+def test_every_keras_layer_by_name(case):
+    """Names (automatic ones included), parameters, output shapes and named weights of every layer."""
+    ours, _, theirs, _ = case
+    assert sorted(ours) == sorted(theirs)
+    assert ours == theirs
+
+
+# ---------------------------------------------------------------------------
+# Closed forms, by hand
+# ---------------------------------------------------------------------------
+
+
+def test_densenet_closed_forms_are_linear_in_classes_with_the_final_channels():
+    """The classifier reads 1024 (121), 1664 (169) and 1920 (201) channels: 64 + 32 · blocks,
+    halved by each transition (Huang et al., Table 1)."""
+    for name, channels in (("DenseNet121", 1024), ("DenseNet169", 1664), ("DenseNet201", 1920)):
+        total = zoo.symbolic(f"keras:{name}").total
+        classes = next(s for s in total.free_symbols if s.name == "classes")
+        assert sympy.Poly(total, classes).coeffs()[0] == channels + 1
+
+
+@pytest.mark.parametrize("name, stem_filters, top_filters", [("EfficientNetB0", 32, 1280), ("EfficientNetB7", 64, 2560)])
+def test_efficientnet_final_size_is_ceiling_of_a_32nd(name, stem_filters, top_filters):
+    """Five strided stages, each ``correct_pad`` then a ``valid`` 3×3 or 5×5 convolution with
+    stride 2, map ``n`` to ``ceil(n/2)``: the feature map is ``ceil(H/32) × ceil(W/32)``.
+    The stem has ``round_filters(32)`` channels, the top ``round_filters(1280)``."""
+    count = zoo.symbolic(f"keras:{name}", include_top=False)
+    shape = count.layers[-1].output_shape
+    H, W = (next(s for s in count.dims if s.name == n) for n in DIMS)
+    assert shape[-1] == top_filters
+    stem = next(r for r in count.layers if r.name == "stem_conv")
+    assert stem.output_shape[-1] == stem_filters
+    for h in range(1, 130):
+        assert shape[1].subs(H, h) == math.ceil(h / 32)
+        assert shape[2].subs(W, h) == math.ceil(h / 32)
+
+
+def test_efficientnet_non_trainable_total_is_odd():
+    """The Normalization layer's count is one scalar: 2 · 3 + 1 non-trainable weights beside
+    the batch normalizations' moving statistics (4 · C each, even)."""
+    count = zoo.get("keras:EfficientNetB0")
+    normalization = next(r for r in count.layers if r.type == "Normalization")
+    assert int(normalization.non_trainable) == 7
+    assert int(count.non_trainable) % 2 == 1
+
+
+def test_classes_is_no_dim_without_the_top():
+    count = zoo.symbolic("keras:Xception", include_top=False, pooling="avg")
+    assert sorted(d.name for d in count.dims) == ["H", "W"]
+
+
+@pytest.mark.parametrize("name", ["DenseNet121", "InceptionV3", "EfficientNetB0"])
+def test_unknown_pooling_is_an_error(name):
+    """Keras silently ignores an unknown pooling; symcount names it."""
+    with pytest.raises(ArgumentError, match="pooling must be None, 'avg' or 'max'. Received: pooling='mean'"):
+        zoo.get(f"keras:{name}", include_top=False, pooling="mean")
+
+
+@pytest.mark.parametrize("name, min_size", [("DenseNet121", 32), ("InceptionV3", 75), ("Xception", 71),
+                                            ("EfficientNetB0", 32)])
+def test_smallest_input_is_keras_min_size(name, min_size):
+    """The closed form holds for H, W >= Keras's ``min_size`` (``obtain_input_shape``); one
+    pixel less, both reject (the smallest sizes themselves are among the cases above)."""
+    count = zoo.symbolic(f"keras:{name}", include_top=False)
+    assert sorted(str(c) for c in count.conditions) == [f"H >= {min_size}", f"W >= {min_size}"]
+    with pytest.raises(ValueError, match=f"at least {min_size}x{min_size}"):
+        keras_application(name, {"include_top": False, "W": min_size - 1})
+    with pytest.raises(SubstitutionError, match=f"W >= {min_size}"):
+        zoo.get(f"keras:{name}", include_top=False, W=min_size - 1)
