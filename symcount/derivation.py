@@ -22,9 +22,19 @@ notation, e.g. for Keras ``Conv2D``::
 A layer without a notation still gets a derivation of its parameters from its
 weights (values and result, no rule).
 
+Multiply-accumulates are derived the same way, from the layer's own ``products()``:
+rebuilt in its notation they give the rule (``MACs = H_out W_out k_h k_w C_in C_out``,
+an output size written as its symbol where the layer derives it, factors in the order
+of the weight they multiply); the values and the result follow. A layer without a
+notation is rebuilt with placeholder sizes instead (its input axes and its integer
+arguments), which gives the values stage (``10·64·64 + …``) but no rule. Every stage is
+checked against the record's own MACs before it is shown. A layer with several products
+(attention: projections, scores and values) derives each under its label.
+
     >>> record = count.layers[0]                     # conv2d (Conv2D) of the seed CNN
     >>> [d.text for d in record.derivation]
-    ['P = k_h·k_w·C_in·C_out + C_out = 3·3·3·32 + 32 = 896']
+    ['P = k_h·k_w·C_in·C_out + C_out = 3·3·3·32 + 32 = 896',
+     'MACs = H_in·W_in·k_h·k_w·C_in·C_out = 256·256·3·3·3·32 = 56623104']
 """
 
 from __future__ import annotations
@@ -136,7 +146,9 @@ class Step:
 class Derivation:
     """``lhs = steps[0] = steps[1] = …`` for one quantity of one layer.
 
-    ``quantity`` is ``"params"`` or ``"output[i]"`` (axis ``i`` of the output shape).
+    ``quantity`` is ``"params"``, ``"output[i]"`` (axis ``i`` of the output shape) or
+    ``"macs"`` (multiply-accumulates of one of the layer's products, per example;
+    ``label`` names the product when the layer has several: ``projections``).
     ``bindings`` maps the notation symbols to this model's values.
     """
 
@@ -144,6 +156,7 @@ class Derivation:
     lhs: sympy.Symbol
     steps: tuple[Step, ...]
     bindings: tuple[tuple[sympy.Symbol, Expr], ...] = ()
+    label: str = ""
 
     def _step(self, kind):
         return next((s for s in self.steps if s.kind == kind), None)
@@ -158,15 +171,23 @@ class Derivation:
     def result(self) -> Expr:
         return self.steps[-1].expr
 
+    def lhs_printed(self, style: str = "latex") -> str:
+        """The left-hand side: ``P``, ``H_{\\mathrm{out}}``, ``\\mathrm{MACs}_{\\text{projections}}``."""
+        from .report.printing import latex_name, tex_escape
+
+        if self.quantity == "macs":
+            if style == "latex":
+                return r"\mathrm{MACs}" + (f"_{{\\text{{{tex_escape(self.label)}}}}}" if self.label else "")
+            return "MACs" + (f" ({self.label})" if self.label else "")
+        return latex_name(self.lhs.name) if style == "latex" else self.lhs.name
+
     @property
     def latex(self) -> str:
-        from .report.printing import latex_name
-
-        return " = ".join([latex_name(self.lhs.name), *(s.latex for s in self.steps)])
+        return " = ".join([self.lhs_printed("latex"), *(s.latex for s in self.steps)])
 
     @property
     def text(self) -> str:
-        return " = ".join([self.lhs.name, *(s.text for s in self.steps)])
+        return " = ".join([self.lhs_printed("unicode"), *(s.text for s in self.steps)])
 
     def __str__(self) -> str:
         return self.text
@@ -182,6 +203,7 @@ def _symbol(name: str) -> sympy.Symbol:
 
 
 P = _symbol("P")
+MACS = _symbol("MACs")
 
 
 def _as_value(value, mapping):
@@ -245,8 +267,33 @@ def _declaration(layer, shape) -> tuple[tuple, tuple]:
     return tuple(layer.weights(shape)), tuple(layer.output_shape(shape))
 
 
-def _in_notation(record, mapping):
-    """(weights, output shape, bindings) of the record's layer in its notation, or None."""
+@functools.lru_cache(maxsize=1024)
+def _products(layer, shape) -> tuple | None:
+    """The products a (symbolic) layer declares for ``shape``; None when it cannot say."""
+    try:
+        return tuple(layer.products(shape))
+    except (SymcountError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+@dataclass(frozen=True)
+class _Rebuilt:
+    """A record's layer re-instantiated with symbols (notation symbols, or placeholders)
+    in place of sizes: ``bindings`` gives each symbol's value in this model."""
+
+    layer: object
+    shape: tuple
+    weights: tuple
+    output: tuple
+    bindings: dict
+
+    @property
+    def products(self) -> tuple | None:
+        return _products(self.layer, self.shape)
+
+
+def _in_notation(record, mapping) -> _Rebuilt | None:
+    """The record's layer in its notation, or None."""
     layer = record.layer
     notation = getattr(type(layer), "notation", None)
     if notation is None or getattr(layer, "n_inputs", 1) != 1 or not record.input_shape:
@@ -265,7 +312,49 @@ def _in_notation(record, mapping):
         weights, output = _declaration(symbolic, tuple(shape))
     except (SymcountError, TypeError, ValueError, ZeroDivisionError):
         return None  # the rule cannot be written symbolically: values and result only
-    return weights, output, bindings
+    return _Rebuilt(symbolic, tuple(shape), weights, output, bindings)
+
+
+def _placeheld(shape, bindings, path=()):
+    """A shape (or a tuple of shapes) with every size replaced by a placeholder symbol."""
+    out = []
+    for i, size in enumerate(shape):
+        if isinstance(size, tuple):
+            out.append(_placeheld(size, bindings, (*path, i)))
+        elif size is None:
+            out.append(None)
+        else:
+            symbol = _symbol("_x" + "_".join(str(j) for j in (*path, i)))
+            bindings[symbol] = size
+            out.append(symbol)
+    return tuple(out)
+
+
+def _placeholders(record, mapping, with_arguments: bool) -> _Rebuilt | None:
+    """The record's layer rebuilt on placeholder sizes (and, ``with_arguments``, its
+    positive integer arguments as placeholders): the arithmetic of a layer without a
+    notation, for the values stage. None when the layer cannot be rebuilt so."""
+    layer, changes, bindings = record.layer, {}, {}
+    if with_arguments:
+        scalars = {arg: f"_a_{arg}" for arg, value in layer.config.items()
+                   if arg != "name" and not isinstance(value, (bool, tuple, list))
+                   and isinstance(_as_value(value, mapping), sympy.Expr)
+                   and _as_value(value, mapping).is_positive is True}
+        if not scalars:
+            return None
+        changes, bindings = _symbolic_args(layer, Notation(scalars, hidden_at_one=tuple(scalars)), mapping)
+        if not changes:
+            return None
+    try:
+        shape = _placeheld(record.input_shape, bindings)
+        symbolic = layer.replace(**changes) if changes else layer
+        try:
+            weights = tuple(symbolic.weights(shape))
+        except (SymcountError, TypeError, ValueError, ZeroDivisionError):
+            weights = ()
+    except (SymcountError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    return _Rebuilt(symbolic, shape, weights, (), bindings)
 
 
 # ---------------------------------------------------------------------------
@@ -314,13 +403,14 @@ def _params(record, declared, bindings) -> Derivation | None:
     return Derivation("params", P, _distinct(steps), frozen)
 
 
-def _outputs(record, notation: Notation, output, bindings) -> list[Derivation]:
-    out, rank = [], len(record.output_shape)
-    if len(output) != rank:
-        return out
+def _derived_axes(record, notation: Notation, output, bindings):
+    """``(axis, name, rule, result)`` for each output size the layer computes by
+    arithmetic in its notation (not a size passed through or given)."""
+    rank = len(record.output_shape)
+    if output is None or len(output) != rank:
+        return
     names = tuple(notation.outputs)[-(rank - 1):] if rank > 1 else ()
     notation_symbols = set(bindings)
-    frozen = tuple(bindings.items())
     for offset, name in enumerate(names):
         axis = rank - len(names) + offset
         rule, result = output[axis], record.output_shape[axis]
@@ -328,22 +418,197 @@ def _outputs(record, notation: Notation, output, bindings) -> list[Derivation]:
             continue
         if rule.is_Symbol or rule.is_number or not (rule.free_symbols & notation_symbols):
             continue  # no arithmetic: the size is passed through or given
+        yield axis, name, rule, result
+
+
+def _outputs(record, notation: Notation, output, bindings) -> list[Derivation]:
+    out = []
+    frozen = tuple(bindings.items())
+    for axis, name, rule, result in _derived_axes(record, notation, output, bindings):
         steps = [Step("rule", rule), Step("values", rule, frozen), Step("result", result)]
         out.append(Derivation(f"output[{axis}]", _symbol(name), _distinct(steps), frozen))
     return out
 
 
+# -- multiply-accumulates ----------------------------------------------------------
+
+
+def _agrees(expr, bindings, actual) -> bool:
+    """Whether ``expr`` with ``bindings`` put in is the record's own MACs."""
+    try:
+        value = expr.xreplace(bindings)
+        return value == actual or sympy.expand(value - actual) == 0
+    except (TypeError, ValueError):  # pragma: no cover - exotic expressions
+        return False
+
+
+def _symbols_in_order(expr) -> list:
+    return [node for node in sympy.preorder_traversal(expr) if isinstance(node, sympy.Symbol)]
+
+
+def _factor_order(weights) -> dict:
+    """Symbol → rank by first appearance in the weights' shapes (``k_h, k_w, C_in, g,
+    C_out`` for a Keras kernel): a MAC rule lists its factors as its weight does."""
+    order: dict = {}
+    for w in weights:
+        for size in w.shape:
+            if not isinstance(size, sympy.Expr):
+                continue
+            numer, denom = sympy.fraction(size)
+            for symbol in _symbols_in_order(numer) + _symbols_in_order(denom):
+                order.setdefault(symbol, len(order))
+    return order
+
+
+def _weight_fractions(weights) -> list:
+    """The weights' sizes that are fractions (``C_in/g``), kept whole in a MAC rule."""
+    out = []
+    for w in weights:
+        for size in w.shape:
+            if isinstance(size, sympy.Expr) and sympy.fraction(size)[1] != 1 and size not in out:
+                out.append(size)
+    return out
+
+
+def _take(pool: list, items) -> bool:
+    """Remove ``items`` (a multiset) from ``pool`` if all are there."""
+    rest = list(pool)
+    for item in items:
+        if item not in rest:
+            return False
+        rest.remove(item)
+    pool[:] = rest
+    return True
+
+
+def _mac_term(term, order, fractions) -> tuple | None:
+    """One product term's factors in reading order: the number, the sizes the product
+    runs over (output positions, time steps), then the weight's factors in the weight's
+    order, sums last. None when the term does not read as a product (a negative term,
+    a denominator of its own)."""
+    coeff, rest = term.as_coeff_Mul()
+    if not coeff.is_Integer or coeff <= 0:
+        return None
+    numer, denom = sympy.fraction(rest)
+    top = []
+    for factor in sympy.Mul.make_args(numer):
+        if isinstance(factor, sympy.Add):  # 40·n + 40·n_in, as SymPy distributes it: 40·(n + n_in)
+            content, factor = factor.as_content_primitive()
+            coeff *= content
+        if factor != 1:
+            top.append(factor)
+    if not coeff.is_Integer:
+        return None
+    bottom = [f for f in sympy.Mul.make_args(denom) if f != 1]
+    for fraction in fractions:
+        n, d = sympy.fraction(fraction)
+        kept_top, kept_bottom = list(top), list(bottom)
+        if _take(kept_top, sympy.Mul.make_args(n)) and _take(kept_bottom, sympy.Mul.make_args(d)):
+            top, bottom = kept_top + [fraction], kept_bottom
+    if bottom:
+        return None
+
+    def key(item):
+        index, factor = item
+        ranks = [order[s] for s in factor.free_symbols if s in order]
+        if not ranks:
+            return (0, index)  # positions: what the product runs over
+        if isinstance(factor, sympy.Add):
+            return (2, min(ranks))
+        first = next(s for s in _symbols_in_order(factor) if s in order)
+        return (1, order[first])
+
+    factors = [f for _, f in sorted(enumerate(top), key=key)]
+    return ((coeff,) if coeff != 1 else ()) + tuple(factors) or (sympy.Integer(1),)
+
+
+def _mac_form(expr, weights, label) -> Expr | tuple[Term, ...]:
+    """A MAC rule as terms whose factors read in order (see :func:`_mac_term`), or the
+    expression itself when a term does not read as a product."""
+    order, fractions = _factor_order(weights), _weight_fractions(weights)
+    terms = []
+    for term in sympy.Add.make_args(expr):
+        factors = _mac_term(term, order, fractions)
+        if factors is None:
+            return expr
+        terms.append(Term((label or "macs",), factors))
+    terms.sort(key=lambda t: -len(sympy.Mul(*t.factors).free_symbols))
+    return tuple(terms)
+
+
+def _with_output_symbols(rule, rebuilt: _Rebuilt, notation: Notation, record) -> tuple[Expr, dict]:
+    """The rule with each output size the layer derives written as its symbol
+    (``H_out``), and the bindings extended with those sizes' values."""
+    bindings = dict(rebuilt.bindings)
+    sizes = {}
+    for _, name, size_rule, result in _derived_axes(record, notation, rebuilt.output, rebuilt.bindings):
+        symbol = _symbol(name)
+        sizes[size_rule] = symbol
+        bindings[symbol] = result
+    return (rule.xreplace(sizes) if sizes else rule), bindings
+
+
+def _same_products(declared, actual) -> bool:
+    return declared is not None and len(declared) == len(actual) and all(
+        d.label == a.label and d.operand == a.operand for d, a in zip(declared, actual))
+
+
+def _macs(record, rebuilt: _Rebuilt | None, mapping) -> list[Derivation]:
+    """One derivation per product of the record (its label when there are several):
+    the rule in the layer's notation where it has one, the values, the result."""
+    products = [p for p in record.products if p.macs != 0]
+    if not products:
+        return []
+    declared = None
+    if rebuilt is not None:
+        declared = [p for p in (rebuilt.products or ()) if p.macs != 0]
+        declared = declared if _same_products(declared, products) else None
+    placeholders: list = []
+
+    def placeheld():
+        if not placeholders:
+            placeholders.extend(r for r in (_placeholders(record, mapping, True),
+                                            _placeholders(record, mapping, False)) if r is not None)
+        return placeholders
+
+    out = []
+    for i, product in enumerate(products):
+        label = product.label or (str(i + 1) if len(products) > 1 else "")
+        result = Step("result", product.macs)
+        steps, frozen = [result], ()
+        if declared is not None:
+            notation = type(record.layer).notation
+            rule, bindings = _with_output_symbols(declared[i].macs, rebuilt, notation, record)
+            if _agrees(rule, bindings, product.macs):
+                form = _mac_form(rule, rebuilt.weights, label)
+                frozen = tuple(bindings.items())
+                steps = [Step("rule", form), Step("values", form, frozen), result]
+        if len(steps) == 1:
+            for candidate in placeheld():
+                found = [p for p in (candidate.products or ()) if p.macs != 0]
+                if not _same_products(found, products) or not _agrees(found[i].macs, candidate.bindings,
+                                                                       product.macs):
+                    continue
+                form = _mac_form(found[i].macs, candidate.weights, label)
+                steps = [Step("values", form, tuple(candidate.bindings.items())), result]
+                break
+        out.append(Derivation("macs", MACS, _distinct(steps), frozen, label))
+    return out
+
+
 def derive(record) -> tuple[Derivation, ...]:
-    """The derivations of one layer record: its parameters (when it owns weights),
-    then each output size computed by arithmetic. Empty for a layer that neither owns
-    weights nor changes sizes (Dropout, Activation)."""
+    """The derivations of one layer record: its parameters (when it owns weights and
+    counts them: a shared layer's first use), each output size computed by arithmetic,
+    then the multiply-accumulates of each of its products (every call). Empty for a
+    layer that neither owns weights, nor changes sizes, nor multiplies (Dropout, Activation)."""
     mapping = dict(record.substituted) if getattr(record, "substituted", None) else {}
-    declared = _in_notation(record, mapping)
-    weights, output, bindings = declared if declared is not None else (None, None, {})
+    rebuilt = _in_notation(record, mapping)
+    weights, output, bindings = (rebuilt.weights, rebuilt.output, rebuilt.bindings) if rebuilt else (None, None, {})
     derivations = []
     params = _params(record, weights, bindings)
     if params is not None:
         derivations.append(params)
-    if declared is not None:
+    if rebuilt is not None:
         derivations += _outputs(record, type(record.layer).notation, output, bindings)
+    derivations += _macs(record, rebuilt, mapping)
     return tuple(derivations)

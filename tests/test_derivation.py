@@ -74,7 +74,7 @@ def test_pooling_derives_its_output_size_with_a_floor(seed):
 
 
 def test_valid_conv_derives_its_output_size_and_same_conv_does_not(seed):
-    assert [d.quantity for d in by_name(seed, "conv2d").derivation] == ["params"]  # same: 256 stays 256
+    assert [d.quantity for d in by_name(seed, "conv2d").derivation] == ["params", "macs"]  # same: 256 stays 256
     d = chain(by_name(seed, "conv2d_1"), "output[1]")
     assert d.text == "H_out = H_in − k_h + 1 = 256 − 3 + 1 = 254"
 
@@ -109,10 +109,12 @@ def test_batch_normalization_has_two_trainable_parameters_per_channel(seed):
 
 def test_grouped_strided_conv_writes_groups_and_strides_in_its_rule():
     count = Sequential([Input((32, 30, 16)), Conv2D(8, (3, 5), strides=(2, 1), groups=4, use_bias=False)]).count()
-    params, height, width = count.layers[0].derivation
+    params, height, width, macs = count.layers[0].derivation
     assert params.text == "P = k_h·k_w·(C_in/g)·C_out = 3·5·(16/4)·8 = 480"
     assert height.text == "H_out = ⌊(H_in − k_h)/s_h⌋ + 1 = ⌊(32 − 3)/2⌋ + 1 = 15"
     assert width.text == "W_out = W_in − k_w + 1 = 30 − 5 + 1 = 26"  # stride 1 is not written
+    # by hand: 15·26 output positions, each 3·5·(16/4) inputs to each of 8 filters: 187,200
+    assert macs.text == "MACs = H_out·W_out·k_h·k_w·(C_in/g)·C_out = 15·26·3·5·(16/4)·8 = 187200"
 
 
 def test_rules_are_the_layers_textbook_formulas():
@@ -128,7 +130,44 @@ def test_shared_layer_derives_its_parameters_at_its_first_use_only():
     shared = Dense(6)
     first, second = sc.Model(x, shared(shared(x))).count().layers[1:]
     assert chain(first).text == "P = n_in·n_out + n_out = 6·6 + 6 = 42"
-    assert not second.counted and second.derivation == ()
+    assert not second.counted
+    # its weights count once, its products at every call: 6·6 = 36 MACs each time
+    assert [d.text for d in second.derivation] == ["MACs = n_in·n_out = 6·6 = 36"]
+    assert chain(first, "macs").text == "MACs = n_in·n_out = 6·6 = 36"
+
+
+def test_torch_convolution_derives_its_macs_in_torchs_letters():
+    import symcount.torch as T
+
+    record = Sequential([Input((3, 32, 32)), T.Conv2d(3, 16, 3, padding=1, stride=2)]).count().layers[0]
+    # by hand: ⌊(32 − 3 + 2·1)/2⌋ + 1 = 16 per axis; each of the 16·16 positions multiplies a
+    # 3·3 window of 3 channels into each of 16 filters: 110,592 (torch's weight order: C_out, C_in, k)
+    assert chain(record, "macs").text == "MACs = H_out·W_out·C_out·C_in·k_h·k_w = 16·16·16·3·3·3 = 110592"
+
+
+def test_attention_derives_each_product_under_its_label():
+    from symcount.keras import MultiHeadAttention
+
+    record = Sequential([Input((6, 8)), MultiHeadAttention(2, 4)]).count().layers[0]
+    macs = [d for d in record.derivation if d.quantity == "macs"]
+    assert [d.label for d in macs] == ["projections", "scores and values"]
+    # by hand: q, k, v projections 6·8·2·4 each and the output 6·2·4·8: 1536;
+    # Q·Kᵀ and A·V: 2 heads · 6·6 query-key pairs · (4 + 4): 576
+    hand = [4 * 6 * 8 * 2 * 4, 2 * 6 * 6 * (4 + 4)]
+    assert [d.result for d in macs] == hand
+    for d, number in zip(macs, hand):
+        assert d.rule is None  # no notation: the values and the result, as for its parameters
+        assert [s.kind for s in d.steps] == ["values", "result"]
+        assert evaluate(d.steps[0].text) == number, d.steps[0].text
+    assert macs[0].text.startswith("MACs (projections) = ")
+
+
+def test_symbolic_mac_derivation_ends_in_the_closed_form():
+    count = load(EXAMPLES / "seed_cnn.yaml").model.count()
+    # same padding keeps H, W: H·W positions of a 3·3·3 window into 32 filters
+    assert chain(by_name(count, "conv2d"), "macs").text == \
+        "MACs = H_in·W_in·k_h·k_w·C_in·C_out = H·W·3·3·3·32 = 864·H·W"
+    assert chain(by_name(count, "dense_2"), "macs").text == "MACs = n_in·n_out = 128·classes"
 
 
 def test_repeated_block_derives_one_occurrence():
@@ -143,12 +182,13 @@ def test_repeated_block_derives_one_occurrence():
 # Properties: every derivation's stages agree, for random layers
 # ---------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(\d+|max\(|min\(|[()⌊⌋⌈⌉+−·/,])")
+_TOKEN = re.compile(r"\s*(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+|max\(|min\(|[()⌊⌋⌈⌉+−·/,])")
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
 def evaluate(text: str) -> Fraction:
     """An independent reader for the printed values stage: integers, + − · /, brackets,
-    floors, ceilings, max and min; exact fractions."""
+    floors, ceilings, max and min, superscript powers; exact fractions."""
     tokens = _TOKEN.findall(text)
     assert "".join(tokens) == re.sub(r"\s+", "", text), f"unexpected characters in {text!r}"
     pos = 0
@@ -168,9 +208,15 @@ def evaluate(text: str) -> Fraction:
         return value
 
     def term():
-        value = atom()
+        value = power()
         while peek() in ("·", "/"):
-            value = value * atom() if take() == "·" else value / atom()
+            value = value * power() if take() == "·" else value / power()
+        return value
+
+    def power():
+        value = atom()
+        if peek() is not None and peek()[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹":
+            value = value ** int(take().translate(_SUPERSCRIPT))
         return value
 
     def atom():
@@ -208,15 +254,23 @@ def conv_length(n, k, s, d, padding):
     return (n - d * (k - 1) - 1) // s + 1
 
 
-def check(record, hand_params, hand_output):
+def check(record, hand_params, hand_output, hand_macs=0):
     """Every chain: result = hand number, values stage evaluates to it, rule with the
-    bindings put in equals it; the rule is written in notation symbols only."""
+    bindings put in equals it; the rule is written in notation symbols only. A layer
+    with MACs derives them (one product here), a layer without derives none."""
     quantities = {d.quantity: d for d in record.derivation}
     if hand_params:
         assert "params" in quantities
+    assert ("macs" in quantities) == (hand_macs != 0)
     for quantity, d in quantities.items():
-        hand = hand_params if quantity == "params" else hand_output[int(quantity[7:-1])]
-        assert d.result == hand == (record.params if quantity == "params" else record.output_shape[int(quantity[7:-1])])
+        if quantity == "macs":
+            hand, own = hand_macs, record.macs
+        elif quantity == "params":
+            hand, own = hand_params, record.params
+        else:
+            hand = hand_output[int(quantity[7:-1])]
+            own = record.output_shape[int(quantity[7:-1])]
+        assert d.result == hand == own
         values = next((s for s in d.steps if s.kind == "values"), None)
         if values is not None:
             assert evaluate(values.text) == hand, values.text
@@ -238,7 +292,10 @@ sizes = st.integers(1, 5)
        leading=st.lists(st.integers(1, 9), max_size=2))
 def test_dense_derivation_agrees_with_hand_count(n_in, units, use_bias, leading):
     record = Sequential([Input((*leading, n_in)), Dense(units, use_bias=use_bias)]).count().layers[0]
-    check(record, n_in * units + (units if use_bias else 0), (None, *leading, units))
+    positions = 1
+    for n in leading:
+        positions *= n
+    check(record, n_in * units + (units if use_bias else 0), (None, *leading, units), positions * n_in * units)
 
 
 @st.composite
@@ -266,9 +323,12 @@ def test_conv2d_derivation_agrees_with_hand_count(cfg):
            conv_length(cfg["w"], cfg["kw"], cfg["strides"][1], cfg["dilation"][1], cfg["padding"]),
            cfg["filters"])
     params = conv_params(cfg["kh"], cfg["kw"], cfg["c_in"], cfg["filters"], cfg["groups"], cfg["use_bias"])
-    check(record, params, out)
+    # by hand: every output position multiplies a kh·kw·(c_in/groups) window into each filter
+    macs = out[1] * out[2] * cfg["kh"] * cfg["kw"] * (cfg["c_in"] // cfg["groups"]) * cfg["filters"]
+    check(record, params, out, macs)
     rule = chain(record).rule
     assert ("g" in {s.name for s in rule.free_symbols}) == (cfg["groups"] != 1)
+    assert chain(record, "macs").rule is not None  # written in the convolution's notation
 
 
 @settings(max_examples=60, deadline=None)
@@ -326,25 +386,32 @@ def test_derive_is_what_the_record_exposes(seed):
 # ---------------------------------------------------------------------------
 
 ZOO = [
-    # (input shape, layer, hand parameter count, hand output shape)
-    ((32, 32, 8), DepthwiseConv2D(3, depth_multiplier=2), 3 * 3 * 8 * 2 + 8 * 2, (None, 30, 30, 16)),
-    ((30, 30, 8), SeparableConv2D(16, 3, strides=2), 3 * 3 * 8 + 8 * 16 + 16, (None, 14, 14, 16)),
-    ((14, 14, 16), Conv2DTranspose(8, 3, strides=2), 3 * 3 * 8 * 16 + 8, (None, (14 - 1) * 2 + 3, (14 - 1) * 2 + 3, 8)),
-    ((50, 4), Conv1D(8, 5, strides=3, groups=2), 5 * 2 * 8 + 8, (None, (50 - 5) // 3 + 1, 8)),
-    ((10,), Embedding(1000, 16), 1000 * 16, (None, 10, 16)),
-    ((10, 8), LayerNormalization(), 2 * 8, (None, 10, 8)),
-    ((6, 6, 8), GroupNormalization(4), 2 * 8, (None, 6, 6, 8)),
-    ((5, 8), LSTM(7), 4 * (8 * 7 + 7 * 7 + 7), (None, 7)),
-    ((5, 7), GRU(6), 3 * (7 * 6 + 6 * 6) + 2 * 3 * 6, (None, 6)),
-    ((5, 6), SimpleRNN(4), 6 * 4 + 4 * 4 + 4, (None, 4)),
+    # (input shape, layer, hand parameter count, hand output shape, hand MACs)
+    ((32, 32, 8), DepthwiseConv2D(3, depth_multiplier=2), 3 * 3 * 8 * 2 + 8 * 2, (None, 30, 30, 16),
+     30 * 30 * 3 * 3 * 8 * 2),
+    ((30, 30, 8), SeparableConv2D(16, 3, strides=2), 3 * 3 * 8 + 8 * 16 + 16, (None, 14, 14, 16),
+     14 * 14 * (3 * 3 * 8 + 8 * 16)),  # depthwise window, then pointwise, at every output position
+    ((14, 14, 16), Conv2DTranspose(8, 3, strides=2), 3 * 3 * 8 * 16 + 8, (None, (14 - 1) * 2 + 3, (14 - 1) * 2 + 3, 8),
+     14 * 14 * 3 * 3 * 16 * 8),  # every input position scatters a 3·3·8 window from its 16 channels
+    ((50, 4), Conv1D(8, 5, strides=3, groups=2), 5 * 2 * 8 + 8, (None, (50 - 5) // 3 + 1, 8),
+     16 * 5 * (4 // 2) * 8),
+    ((10,), Embedding(1000, 16), 1000 * 16, (None, 10, 16), 0),
+    ((10, 8), LayerNormalization(), 2 * 8, (None, 10, 8), 0),
+    ((6, 6, 8), GroupNormalization(4), 2 * 8, (None, 6, 6, 8), 0),
+    # recurrent: every step multiplies the input (features) and the state (units) into gates·units columns
+    ((5, 8), LSTM(7), 4 * (8 * 7 + 7 * 7 + 7), (None, 7), 5 * (8 + 7) * 4 * 7),
+    ((5, 7), GRU(6), 3 * (7 * 6 + 6 * 6) + 2 * 3 * 6, (None, 6), 5 * (7 + 6) * 3 * 6),
+    ((5, 6), SimpleRNN(4), 6 * 4 + 4 * 4 + 4, (None, 4), 5 * (6 + 4) * 4),
 ]
 
 
-@pytest.mark.parametrize("shape, layer, params, output", ZOO, ids=[type(z[1]).__name__ for z in ZOO])
-def test_declared_notation_derives_keras_counts(shape, layer, params, output):
+@pytest.mark.parametrize("shape, layer, params, output, macs", ZOO, ids=[type(z[1]).__name__ for z in ZOO])
+def test_declared_notation_derives_keras_counts(shape, layer, params, output, macs):
     record = Sequential([Input(shape), layer]).count().layers[0]
-    check(record, params, output)
+    check(record, params, output, macs)
     assert chain(record).rule is not None  # written in the layer's notation
+    if macs:
+        assert chain(record, "macs").rule is not None
 
 
 def test_transposed_convolution_derives_its_output_size():

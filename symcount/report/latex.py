@@ -1,5 +1,7 @@
-"""LaTeX reports: derivations (``align*``), the Keras-style table (``booktabs``), the
-totals as closed forms, and a standalone document with all of them.
+"""LaTeX reports: derivations (``align*``: parameters, output sizes, multiply-accumulates),
+the Keras-style table (``booktabs``, with a MACs column), the totals as closed forms
+(parameters; MACs, FLOPs and training FLOPs per example), and a standalone document with
+all of them.
 
 The fragments need ``amsmath``; the table also ``booktabs`` and ``array`` (and
 ``longtable`` for the long variant). Long equations are broken at the terms of a sum,
@@ -57,15 +59,17 @@ def _pack(pieces: list[str], room: float) -> list[str]:
     return lines + [current] if current else lines
 
 
-def _rows(lhs: str, stages: list[list[str]]) -> list[str]:
+def _rows(lhs: str, stages: list[list[str]], lhs_width: float | None = None) -> list[str]:
     """``lhs &= stage_1 = stage_2 …`` as align rows: one row if it fits, else one row
-    per stage, a long stage continued on indented rows."""
+    per stage, a long stage continued on indented rows. ``lhs_width`` is the widest
+    left-hand side of the whole ``align*`` (its left column is that wide for every row)."""
+    room = LINE - max(width(lhs), lhs_width or 0)
     joined = " = ".join(" ".join(s) for s in stages)
-    if width(lhs) + width(joined) + 1.4 <= LINE:
+    if width(joined) + 1.4 <= room:
         return [f"{lhs} &= {joined}"]
     rows = []
     for i, pieces in enumerate(stages):
-        lines = _pack(pieces, LINE - width(lhs) - 3)
+        lines = _pack(pieces, room - 3)
         rows.append(f"{lhs if i == 0 else ''} &= {lines[0]}")
         rows += [f"&\\quad {line}" for line in lines[1:]]
     return rows
@@ -109,8 +113,8 @@ def _context(record) -> str:
     return ("; " + ", ".join(notes)) if notes else ""
 
 
-def derivation_rows(d: Derivation) -> list[str]:
-    return _rows(latex_name(d.lhs.name), [s.pieces("latex") for s in d.steps])
+def derivation_rows(d: Derivation, lhs_width: float | None = None) -> list[str]:
+    return _rows(d.lhs_printed("latex"), [s.pieces("latex") for s in d.steps], lhs_width)
 
 
 def _groups(count):
@@ -129,13 +133,16 @@ def _groups(count):
 
 
 def derivations(count) -> str:
-    """The derivations of every layer that owns weights or computes a size, as one
-    ``align*``: ``P = k_h k_w C_in C_out + C_out = 3·3·3·32 + 32 = 896``."""
+    """The derivations of every layer that owns weights, computes a size or multiplies,
+    as one ``align*``: ``P = k_h k_w C_in C_out + C_out = 3·3·3·32 + 32 = 896``,
+    ``MACs = H_in W_in k_h k_w C_in C_out = 256·256·3·3·3·32 = 56,623,104``."""
     blocks = []
-    for key, records, derived in _groups(count):
+    groups = _groups(count)
+    lhs_width = max((width(d.lhs_printed("latex")) for _, _, derived in groups for d in derived), default=0)
+    for key, records, derived in groups:
         names = ", ".join(_name(r) for r in records)
         heading = f"{names} ({tex_escape(records[0].type)}){_context(records[0])}"
-        rows = [row for d in derived for row in derivation_rows(d)]
+        rows = [row for d in derived for row in derivation_rows(d, lhs_width)]
         blocks.append((heading, rows))
     if not blocks:
         return "% symcount: no layer owns weights or computes a size: nothing to derive"
@@ -152,9 +159,25 @@ def _closed(expr) -> list[str]:
     return terms(expr, "latex")
 
 
+#: the cost totals: left-hand side, Count attribute
+COSTS = ((r"\mathrm{MACs}", "macs"), (r"\mathrm{FLOPs}", "flops"),
+         (r"\mathrm{FLOPs}_{\text{training}}", "training_flops"))
+
+COST_NOTE = ("per example (FLOPs: 2 per multiply-accumulate, as PyTorch's FlopCounterMode "
+             "counts; training: forward and backward):")
+
+
+def _total_rows(lhs: str, expr, value, keys, lhs_width: float) -> list[str]:
+    stages = [_closed(collect(expr, keys))]
+    if value != expr:
+        stages.append(_closed(value))
+    return _rows(lhs, stages, lhs_width)
+
+
 def totals(count) -> str:
     """``P = <closed form> = <number>`` for the total, the trainable and the
-    non-trainable parameters, and per block when the model has blocks."""
+    non-trainable parameters, per block when the model has blocks, then the
+    MACs, FLOPs and training FLOPs per example."""
     symbolic = count.symbolic or count
     blocks = []
     lines = [("P", "total")]
@@ -162,24 +185,22 @@ def totals(count) -> str:
         lines += [("P_{\\text{trainable}}", "trainable"), ("P_{\\text{non-trainable}}", "non_trainable")]
     rows = []
     keys = repeats(count)
-    for lhs, attribute in lines:
-        expr, value = getattr(symbolic, attribute), getattr(count, attribute)
-        stages = [_closed(collect(expr, keys))]
-        if value != expr:
-            stages.append(_closed(value))
-        rows += _rows(lhs, stages)
-    blocks.append((None, rows))
     by_block = {k: v for k, v in symbolic.blocks(1).items() if k}
+    block_lhs = {key: f"P_{{\\text{{{tex_escape(key[0])}}}}}" for key in by_block}
+    lhs_width = max(width(lhs) for lhs in [*(l for l, _ in lines), *block_lhs.values(), *(l for l, _ in COSTS)])
+    for lhs, attribute in lines:
+        rows += _total_rows(lhs, getattr(symbolic, attribute), getattr(count, attribute), keys, lhs_width)
+    blocks.append((None, rows))
     if by_block:
         bound = count.blocks(1)
         rows = []
         for key, group in by_block.items():
-            lhs = f"P_{{\\text{{{tex_escape(key[0])}}}}}"
-            stages = [_closed(collect(group["params"], keys))]
-            if bound[key]["params"] != group["params"]:
-                stages.append(_closed(bound[key]["params"]))
-            rows += _rows(lhs, stages)
+            rows += _total_rows(block_lhs[key], group["params"], bound[key]["params"], keys, lhs_width)
         blocks.append(("per block:", rows))
+    rows = []
+    for lhs, attribute in COSTS:
+        rows += _total_rows(lhs, getattr(symbolic, attribute), getattr(count, attribute), keys, lhs_width)
+    blocks.append((COST_NOTE, rows))
     return _align(blocks)
 
 
@@ -203,42 +224,61 @@ def values_sentence(count) -> str:
 # The table
 # ---------------------------------------------------------------------------
 
-_COLUMNS = (r"@{}>{\raggedright\arraybackslash}p{0.26\linewidth}"
-            r">{\raggedright\arraybackslash}p{0.22\linewidth}"
-            r">{\raggedright\arraybackslash}p{0.30\linewidth}r@{}")
-_HEADER = r"Layer (type) & Output shape & Param \# (formula) & Param \# \\"
+def _columns(numeric_macs: bool) -> str:
+    """Layer, shape and formula as ragged paragraphs; the numbers right-aligned; the
+    MACs a number column when every layer's MACs are numbers, else a formula paragraph."""
+    def para(width):
+        return f">{{\\raggedright\\arraybackslash}}p{{{width}\\linewidth}}"
+
+    if numeric_macs:
+        return "@{}" + para(0.23) + para(0.19) + para(0.24) + "rr@{}"
+    return "@{}" + para(0.23) + para(0.15) + para(0.21) + "r" + para(0.19) + "@{}"
+
+
+_HEADER = r"Layer (type) & Output shape & Param \# (formula) & Param \# & MACs \\"
 
 
 def _number(value) -> str:
     return f"${latex_number(value)}$" if getattr(value, "is_Integer", False) else ""
 
 
+def _cost(value) -> str:
+    """A number when it is one, else the formula."""
+    return _number(value) if getattr(value, "is_Integer", False) else f"${latex(value)}$"
+
+
 def _table_rows(count) -> list[str]:
     symbolic = count.symbolic or count
     rows = []
     for record, sym in zip(count.layers, symbolic.layers):
-        label = f"{_name(record)} ({tex_escape(record.type)})"
+        name = _name(record).replace("\\_", "\\_\\allowbreak{}")  # a long name may break after _
+        label = f"{name} ({tex_escape(record.type)})"
         if not record.counted:
             label += " [shared]"
         if record.repeat != 1:
             label += f" ${{\\times}}\\,{latex(record.repeat)}$"
         out = f"${shape(record.output_shape)}$"
-        rows.append(f"{label} & {out} & ${latex(sym.params)}$ & {_number(record.params)} \\\\")
+        rows.append(f"{label} & {out} & ${latex(sym.params)}$ & {_number(record.params)} & {_cost(record.macs)} \\\\")
     return rows
 
 
 def table(count, long: bool = False) -> str:
     """The Keras-style table with ``booktabs`` rules: Layer (type), Output shape, Param #
-    as a formula in the model's dims and as a number. ``long=True`` gives a ``longtable``
-    that breaks across pages; otherwise a ``table`` float with a ``tabular``."""
+    as a formula in the model's dims and as a number, MACs per example (a number when
+    bound, else the formula). ``long=True`` gives a ``longtable`` that breaks across
+    pages; otherwise a ``table`` float with a ``tabular``."""
     symbolic = count.symbolic or count
-    total = f"Total & & ${latex(collect(symbolic.total, repeats(count)))}$ & {_number(count.total)} \\\\"
+    keys = repeats(count)
+    macs = count.macs if count.macs.is_Integer else collect(count.macs, keys)
+    total = (f"Total & & ${latex(collect(symbolic.total, keys))}$ & {_number(count.total)} & "
+             f"{_cost(macs)} \\\\")
     body = _table_rows(count)
+    columns = _columns(all(r.macs.is_Integer for r in count.layers) and count.macs.is_Integer)
     setup = "\\small\\setlength{\\tabcolsep}{4pt}"
     if long:
         return "\n".join([
             "{" + setup,
-            f"\\begin{{longtable}}{{{_COLUMNS}}}",
+            f"\\begin{{longtable}}{{{columns}}}",
             "\\toprule", _HEADER, "\\midrule", "\\endhead",
             "\\bottomrule", "\\endlastfoot",
             *body, "\\midrule", total,
@@ -247,8 +287,8 @@ def table(count, long: bool = False) -> str:
     return "\n".join([
         "\\begin{table}[htbp]",
         "\\centering" + setup,
-        f"\\caption{{Parameters of \\texttt{{{tex_escape(count.name)}}}}}",
-        f"\\begin{{tabular}}{{{_COLUMNS}}}",
+        f"\\caption{{Parameters and multiply-accumulates of \\texttt{{{tex_escape(count.name)}}}}}",
+        f"\\begin{{tabular}}{{{columns}}}",
         "\\toprule", _HEADER, "\\midrule",
         *body, "\\midrule", total, "\\bottomrule",
         "\\end{tabular}",
@@ -285,7 +325,7 @@ def document(count) -> str:
         "\\allowdisplaybreaks",
         "\\pagestyle{empty}",
         "\\begin{document}",
-        f"\\section*{{Parameters of \\texttt{{{name}}}}}",
+        f"\\section*{{Parameters and costs of \\texttt{{{name}}}}}",
         totals(count),
         values_sentence(count),
         "\\subsection*{Layers}",
@@ -293,7 +333,8 @@ def document(count) -> str:
         "\\subsection*{Derivations}",
         "\\setlength{\\abovedisplayskip}{6pt plus 2pt minus 2pt}\\setlength{\\belowdisplayskip}{6pt plus 2pt minus 2pt}",
         "Each layer's rule in its own notation, with this model's values, and the result; "
-        "output sizes where they are computed.",
+        "output sizes where they are computed; multiply-accumulates (MACs) per example, "
+        "for each product of a layer that has several.",
         derivations(count),
         "\\end{document}",
         "",

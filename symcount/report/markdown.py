@@ -1,5 +1,6 @@
-"""Markdown reports for READMEs and issue threads: the Keras-style table, the totals and
-the derivations, with formulas as inline math (``$…$``) that MathJax and GitHub render.
+"""Markdown reports for READMEs and issue threads: the Keras-style table (with a MACs
+column), the parameter and cost totals and the derivations (parameters, output sizes,
+multiply-accumulates), with formulas as inline math (``$…$``) that MathJax and GitHub render.
 
 Formulas avoid what Markdown would eat before MathJax sees it: no ``|`` (table cells),
 no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
@@ -8,6 +9,9 @@ no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
 from __future__ import annotations
 
 from .printing import collect, latex, latex_name, repeats, shape
+
+#: the cost totals under the parameter totals: title, Count attribute
+COSTS = (("MACs", "macs"), ("FLOPs", "flops"), ("Training FLOPs", "training_flops"))
 
 
 def _math(tex: str) -> str:
@@ -48,7 +52,8 @@ def markdown(count) -> str:
     """The model's table, totals, values, validity conditions and derivations."""
     symbolic = count.symbolic or count
     lines = [f"**{count.name}**", ""]
-    lines += ["| Layer (type) | Output shape | Param # (formula) | Param # |", "| --- | --- | --- | ---: |"]
+    lines += ["| Layer (type) | Output shape | Param # (formula) | Param # | MACs |",
+              "| --- | --- | --- | ---: | ---: |"]
     for record, sym in zip(count.layers, symbolic.layers):
         label = f"`{record.name}` ({record.type})"
         if not record.counted:
@@ -56,7 +61,8 @@ def markdown(count) -> str:
         if record.repeat != 1:
             label += f" × {_math(latex(record.repeat))}"
         lines.append("| " + " | ".join(_cell(c) for c in (
-            label, _shape(record.output_shape), _formula(sym.params), _number(record.params))) + " |")
+            label, _shape(record.output_shape), _formula(sym.params), _number(record.params),
+            _formula(record.macs))) + " |")
     lines.append("")
     keys = repeats(count)
     lines.append(_total_line("Total params", symbolic.total, count.total, keys))
@@ -65,6 +71,12 @@ def markdown(count) -> str:
         lines.append(_total_line("Trainable params", symbolic.trainable, count.trainable, keys))
         lines.append("")
         lines.append(_total_line("Non-trainable params", symbolic.non_trainable, count.non_trainable, keys))
+    for title, attribute in COSTS:
+        lines.append("")
+        lines.append(_total_line(title, getattr(symbolic, attribute), getattr(count, attribute), keys))
+    lines += ["", "MACs: multiply-accumulates of one forward pass of one example (per call of a layer); "
+              "FLOPs: 2 per MAC, as `torch.utils.flop_counter.FlopCounterMode` counts; "
+              "training FLOPs: forward and backward."]
     if count.values:
         lines += ["", "Values: " + ", ".join(_math(f"{latex_name(k)} = {v}") for k, v in count.values.items())]
     conditions = symbolic.conditions

@@ -87,10 +87,18 @@ def latex_number(n) -> str:
     return ("-" if n < 0 else "") + digits
 
 
+#: characters of names and product labels (``scores Q·Kᵀ``) that pdflatex's default
+#: fonts lack, as text-mode LaTeX
+_UNICODE_TEX = {"·": r"\ensuremath{\cdot}", "×": r"\ensuremath{\times}", "−": "-", "–": "--", "—": "---",
+                "…": r"\dots{}", "ᵀ": r"\textsuperscript{T}",
+                **{c: rf"\textsuperscript{{{d}}}" for c, d in zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")}}
+
+
 def tex_escape(text: str) -> str:
-    """Text for LaTeX text mode (layer names, model names, weight names)."""
+    """Text for LaTeX text mode (layer names, model names, weight names, product labels)."""
     replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                    **_UNICODE_TEX}
     return "".join(replacements.get(c, c) for c in str(text))
 
 

@@ -1,8 +1,12 @@
 """The terminal table, laid out like Keras 3's ``model.summary()``, with a formula
-column beside the number column. Formulas are printed as SymPy reads them back, floors
-over one denominator (``16384*(floor((H - 32)/12) + 1) + 512``); a formula longer than
-its column wraps at the terms of its sum (then, for a term wider than the column, at
-spaces) instead of breaking the table. Only formatting happens here."""
+column beside the number column and a MACs column (multiply-accumulates of one call of
+the layer, per example: the number when every dim is bound, else the formula). Formulas
+are printed as SymPy reads them back, floors over one denominator
+(``16384*(floor((H - 32)/12) + 1) + 512``); a formula longer than its column wraps at
+the terms of its sum (then, for a term wider than the column, at spaces) instead of
+breaking the table. Below Keras's parameter totals come the costs: MACs, forward FLOPs
+(FlopCounterMode's convention, 2 per multiply-accumulate) and training FLOPs (forward +
+backward), each as formula = value. Only formatting happens here."""
 
 from __future__ import annotations
 
@@ -75,6 +79,18 @@ def readable_bytes(n_params) -> str:
     return ""
 
 
+def readable_count(value) -> str:
+    """`` (56.62 M)`` for an integer of at least a thousand: a cost's magnitude at a glance."""
+    if not getattr(value, "is_Integer", False) or int(value) < 1000:
+        return ""
+    size = float(int(value))
+    for unit in ("K", "M", "G", "T", "P"):
+        size /= 1000
+        if size < 1000 or unit == "P":
+            return f" ({size:.2f} {unit})"
+    return ""  # pragma: no cover
+
+
 def _wrap(text: str, width: int) -> list[str]:
     """Lines already broken (``\\n``) are kept; each is wrapped at spaces to ``width``."""
     return [part for line in text.split("\n")
@@ -108,8 +124,23 @@ def _table(header: list[str], rows: list[list[str]], widths: list[int], right: s
     return lines
 
 
+def _total(count, symbolic, attribute: str, readable) -> str:
+    """``formula = value`` for one total (the value alone when it is the formula)."""
+    value, expr = getattr(count, attribute), getattr(symbolic, attribute)
+    keys = printing.repeats(count)
+    text = number(value) + readable(value) if value.is_Integer else formula(printing.collect(value, keys))
+    if value != expr:
+        text = f"{formula(printing.collect(expr, keys))} = {text}"
+    return text
+
+
+#: the cost totals under the parameter totals: title, Count attribute
+COSTS = (("MACs", "macs"), ("FLOPs", "flops"), ("Training FLOPs", "training_flops"))
+
+
 def summary(count) -> str:
-    """Keras-style summary: Layer (type), Output Shape, Param # as formula and as number."""
+    """Keras-style summary: Layer (type), Output Shape, Param # as formula and as number,
+    MACs; then the parameter totals and the cost totals (per example)."""
     symbolic = count.symbolic or count
     rows = []
     for record, sym in zip(count.layers, symbolic.layers):
@@ -119,23 +150,25 @@ def summary(count) -> str:
             printing.shape(record.output_shape, "python"),
             formula(sym.params),
             number(record.params) if record.params.is_Integer else "",
+            number(record.macs) if record.macs.is_Integer else formula(record.macs),
         ])
     label_w = max([len("Layer (type)"), *(len(r[0]) for r in rows)])
     shape_w = min(max([len("Output Shape"), *(len(r[1]) for r in rows)]), SHAPE_WIDTH)
     formula_w = min(max([len("Param # (formula)"), *(len(r[2]) for r in rows)]), FORMULA_WIDTH)
-    for row, sym in zip(rows, symbolic.layers):
+    macs_w = min(max([len("MACs"), *(len(r[4]) for r in rows)]), FORMULA_WIDTH)
+    for row, record, sym in zip(rows, count.layers, symbolic.layers):
         row[2] = wrap_terms(sym.params, formula_w)
+        if not record.macs.is_Integer:
+            row[4] = wrap_terms(record.macs, macs_w)
     number_w = max([len("Param #"), *(len(r[3]) for r in rows)])
+    right = {3} | ({4} if all(record.macs.is_Integer for record in count.layers) else set())
     lines = [f'Model: "{count.name}"']
-    lines += _table(["Layer (type)", "Output Shape", "Param # (formula)", "Param #"], rows,
-                    [label_w, shape_w, formula_w, number_w], right={3})
+    lines += _table(["Layer (type)", "Output Shape", "Param # (formula)", "Param #", "MACs"], rows,
+                    [label_w, shape_w, formula_w, number_w, macs_w], right=right)
     for title, attribute in (("Total", "total"), ("Trainable", "trainable"), ("Non-trainable", "non_trainable")):
-        value, expr = getattr(count, attribute), getattr(symbolic, attribute)
-        keys = printing.repeats(count)
-        text = number(value) + readable_bytes(value) if value.is_Integer else formula(printing.collect(value, keys))
-        if value != expr:
-            text = f"{formula(printing.collect(expr, keys))} = {text}"
-        lines.append(f" {title} params: {text}")
+        lines.append(f" {title} params: {_total(count, symbolic, attribute, readable_bytes)}")
+    for title, attribute in COSTS:
+        lines.append(f" {title}: {_total(count, symbolic, attribute, readable_count)}")
     if count.values:
         lines.append(" Values: " + ", ".join(f"{k}={v}" for k, v in count.values.items()))
     conditions = count.conditions

@@ -25,13 +25,13 @@ def test_markdown_table_has_both_columns_and_derivations():
     assert "Valid for $H \\geq 32$, $W \\geq 32$" in md
 
 
-def test_table_rows_keep_four_cells_and_math_stays_inline():
+def test_table_rows_keep_five_cells_and_math_stays_inline():
     md = seed().markdown()  # classes symbolic: shapes and formulas in math
     rows = [line for line in md.splitlines() if line.startswith("| `")]
     assert len(rows) == 18
     for row in rows:
         cells = re.split(r"(?<!\\)\|", row)[1:-1]
-        assert len(cells) == 4, row
+        assert len(cells) == 5, row  # layer, shape, param formula, param number, MACs
         assert row.count("$") % 2 == 0
     assert "\\\\" not in md and "\\," not in md  # nothing Markdown would eat before MathJax
 
