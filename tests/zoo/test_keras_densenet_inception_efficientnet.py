@@ -5,13 +5,15 @@ For each entry at its default configuration and at others (classes, include_top 
 each pooling, input sizes of both parities, non-square inputs), the symbolic closed
 form substituted (``symcount.zoo.get``) must equal what Keras builds: the total,
 trainable and non-trainable counts, the output shape, and layer by layer the name,
-parameter count, output shape and named weights. Keras is the independent source:
+parameter count, output shape and named weights; for one configuration per family, the
+FLOPs torch's FlopCounterMode counts when Keras's model runs. Keras is the independent source:
 ``keras.applications.X(weights=None, …)`` built on the ``meta`` device (shapes only, no
 random initialization) and read through its own API.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import keras  # tests/conftest.py has set KERAS_BACKEND=torch before this import
@@ -70,6 +72,16 @@ CASES = [
 ]
 
 
+#: configurations whose forward FLOPs are also compared (a forward pass costs about a build)
+FLOP_CASES = [
+    ("DenseNet121", {"classes": 10, "H": 97, "W": 61}),
+    ("InceptionV3", {"include_top": False, "pooling": "avg", "H": 139, "W": 100}),
+    ("Xception", {"classes": 7, "H": 71, "W": 100}),
+    ("EfficientNetB0", {"classes": 10, "H": 33, "W": 47}),
+    ("EfficientNetB3", {"include_top": False, "pooling": "avg", "H": 99, "W": 99}),
+]
+
+
 def case_id(case) -> str:
     name, arguments = case
     return name + "".join(f"-{k}={v}" for k, v in arguments.items())
@@ -92,7 +104,18 @@ def keras_application(name: str, arguments: dict):
 # ---------------------------------------------------------------------------
 
 
-def keras_facts(model) -> tuple[dict, dict]:
+def keras_flops(model) -> int:
+    """FLOPs of one forward pass of one example, by torch's FlopCounterMode (2 per
+    multiply-accumulate of convolutions and matrix products), on the meta device."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with keras.device("meta"), FlopCounterMode(display=False) as counter:
+        model(torch.empty((1, *model.input_shape[1:]), device="meta"))
+    return counter.get_total_flops()
+
+
+def keras_facts(model, flops: bool = False) -> tuple[dict, dict]:
     layers = {
         layer.name: {
             "params": layer.count_params(),
@@ -107,6 +130,8 @@ def keras_facts(model) -> tuple[dict, dict]:
         "non_trainable": sum(math.prod(w.shape) for w in model.non_trainable_weights),
         "output_shape": tuple(model.output.shape),
     }
+    if flops:
+        totals["flops"] = keras_flops(model)
     return layers, totals
 
 
@@ -128,9 +153,18 @@ def symcount_facts(count) -> tuple[dict, dict]:
         "total": int(count.total),
         "trainable": int(count.trainable),
         "non_trainable": int(count.non_trainable),
-        "output_shape": tuple(_int(s) for s in count.layers[-1].output_shape),
+        "output_shape": tuple(_int(s) for s in count.output_shape),
+        "flops": int(count.flops),
     }
     return layers, totals
+
+
+@functools.lru_cache(maxsize=None)
+def keras_case(name: str, arguments: tuple) -> tuple[dict, dict]:
+    """Keras's facts for one configuration, built once per test session (the models
+    themselves are dropped)."""
+    arguments = dict(arguments)
+    return keras_facts(keras_application(name, arguments), flops=(name, arguments) in FLOP_CASES)
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[case_id(c) for c in CASES])
@@ -138,10 +172,7 @@ def case(request):
     """(symcount layers, symcount totals, Keras layers, Keras totals) for one configuration."""
     name, arguments = request.param
     ours = symcount_facts(zoo.get(f"keras:{name}", **arguments))
-    model = keras_application(name, arguments)
-    theirs = keras_facts(model)
-    del model
-    return (*ours, *theirs)
+    return (*ours, *keras_case(name, tuple(arguments.items())))
 
 
 def test_totals_equal_keras_count_params(case):
@@ -153,6 +184,15 @@ def test_totals_equal_keras_count_params(case):
 def test_output_shape_equals_keras(case):
     _, ours, _, theirs = case
     assert ours["output_shape"] == theirs["output_shape"]
+
+
+@pytest.mark.parametrize("name, arguments", FLOP_CASES, ids=[case_id(c) for c in FLOP_CASES])
+def test_forward_flops_equal_torch_flop_counter_on_keras(name, arguments):
+    """Twice the closed form's multiply-accumulates is what FlopCounterMode counts when
+    Keras's own model runs: convolutions (separable and depthwise ones, the 1×1 ones of
+    squeeze-and-excitation) and the classifier; elementwise products and pooling add none."""
+    _, ours = symcount_facts(zoo.get(f"keras:{name}", **arguments))
+    assert ours["flops"] == keras_case(name, tuple(arguments.items()))[1]["flops"]
 
 
 def test_every_keras_layer_by_name(case):
