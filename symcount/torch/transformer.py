@@ -9,6 +9,8 @@ Each is composed of the layers torch builds it from (``MultiheadAttention``, ``L
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy
 
 from ..dims import size_text
@@ -55,8 +57,11 @@ class _Sublayers(Layer):
             yield from prefixed(attribute, layer.weights(part_shape))
 
     def products(self, shape):
-        for _, layer, part_shape in self.parts(shape):
-            yield from layer.products(part_shape)
+        """The sub-modules' products, labelled with their attribute names (``linear1``)."""
+        for attribute, layer, part_shape in self.parts(shape):
+            for product in layer.products(part_shape):
+                label = f"{attribute} {product.label}" if product.label else attribute
+                yield dataclasses.replace(product, label=label)
 
 
 class _TransformerLayer(_Sublayers):
