@@ -15,6 +15,7 @@ from .dims import dim, dims
 from .errors import ArgumentError, ShapeError, SpecError, SubstitutionError, SymcountError
 from .graph import Block, Model, Repeat, Sequential
 from .layer import InputLayer, Layer, Weight
+from . import zoo  # noqa: E402 — the registry only; entries load on first use
 
 
 def Input(shape=None, batch_size=None, name=None) -> InputLayer:
@@ -26,6 +27,15 @@ def count(model, **values) -> Count:
     """``model.count()``, then the given dims substituted: ``sc.count(model, H=224)``."""
     result = model.count()
     return result.subs(**values) if values else result
+
+def __getattr__(name):
+    """``sc.scaling`` is imported on first use (it brings NumPy for sweeps)."""
+    if name == "scaling":
+        import importlib
+
+        return importlib.import_module(".scaling", __name__)
+    raise AttributeError(f"module 'symcount' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -46,4 +56,5 @@ __all__ = [
     "Weight",
     "dim",
     "dims",
+    "zoo",
 ]

@@ -200,6 +200,9 @@ def at_least(expr: Expr, k) -> sympy.Basic:
     ``sympy.false`` or a relational in the dims.
     """
     k = sympy.Integer(k)
+    if k == 1 and isinstance(expr, sympy.Pow) and expr.base.is_integer and expr.exp.is_Integer \
+            and expr.exp.is_positive:
+        return at_least(expr.base, 1)  # x**n >= 1 iff x >= 1, for an integer x >= 0 and n > 0
     if k == 1 and isinstance(expr, sympy.Mul) and all(f.is_integer for f in expr.args):
         # a product of sizes (Flatten) is >= 1 when each factor is (sizes are never negative
         # once the earlier layers' conditions hold); a positive constant factor drops out
