@@ -25,7 +25,8 @@ def _flatten(relation):
 
 def strongest(records, mapping) -> tuple[Condition, ...]:
     """Merge the records' conditions: decided ones dropped, one entry per relation,
-    and per dim only the largest lower bound ``dim >= k``."""
+    per dim only the largest lower bound ``dim >= k``, and of ``x % m == 0`` only the
+    moduli no other modulus of the same ``x`` is a multiple of."""
     first: dict = {}
     for record in records:
         for cond in record.conditions:
@@ -38,12 +39,25 @@ def strongest(records, mapping) -> tuple[Condition, ...]:
         if isinstance(rel, sympy.GreaterThan) and rel.lhs.is_Symbol and rel.rhs.is_Integer:
             if rel.lhs not in bounds or rel.rhs > bounds[rel.lhs].rhs:
                 bounds[rel.lhs] = rel
+    moduli: dict = {}  # x -> the integer moduli m of the conditions x % m == 0
+    for rel in first:
+        if _is_divisibility(rel):
+            moduli.setdefault(rel.lhs.args[0], []).append(rel.lhs.args[1])
     kept = []
     for rel, needed_by in first.items():
         if isinstance(rel, sympy.GreaterThan) and rel.lhs in bounds and bounds[rel.lhs] is not rel:
             continue
+        if _is_divisibility(rel) and any(m != rel.lhs.args[1] and m % rel.lhs.args[1] == 0
+                                         for m in moduli[rel.lhs.args[0]]):
+            continue  # implied: C % 4 == 0 makes C % 2 == 0 redundant
         kept.append(Condition(rel, needed_by))
     return tuple(kept)
+
+
+def _is_divisibility(rel) -> bool:
+    """``Eq(Mod(x, m), 0)`` with an integer modulus ``m``."""
+    return (isinstance(rel, sympy.Eq) and isinstance(rel.lhs, sympy.Mod) and rel.rhs == 0
+            and rel.lhs.args[1].is_Integer)
 
 
 def _sum(values) -> Expr:

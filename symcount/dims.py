@@ -248,6 +248,9 @@ def divisible(numer: Expr, denom: Expr) -> sympy.Basic:
     rem = sympy.Mod(numer, denom)
     if rem.is_number:
         return sympy.true if rem == 0 else sympy.false
+    coeff, rest = rem.as_coeff_Mul()
+    if coeff.is_nonzero and isinstance(rest, sympy.Mod):
+        rem = rest  # SymPy writes Mod(2*C, 4) as 2*Mod(C, 2): the condition is C % 2 == 0
     return sympy.Eq(rem, 0, evaluate=False)
 
 

@@ -8,7 +8,7 @@ no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
 
 from __future__ import annotations
 
-from .printing import collect, latex, latex_name, repeats, shape
+from .printing import collect, condition, latex, latex_name, repeats, shape
 
 #: the cost totals under the parameter totals: title, Count attribute
 COSTS = (("MACs", "macs"), ("FLOPs", "flops"), ("Training FLOPs", "training_flops"))
@@ -81,7 +81,7 @@ def markdown(count) -> str:
         lines += ["", "Values: " + ", ".join(_math(f"{latex_name(k)} = {v}") for k, v in count.values.items())]
     conditions = symbolic.conditions
     if conditions:
-        lines += ["", "Valid for " + ", ".join(_math(latex(c.relation)) for c in conditions)]
+        lines += ["", "Valid for " + ", ".join(_math(condition(c.relation)) for c in conditions)]
     derived = [(r, r.derivation) for r in count.layers]
     derived = [(r, d) for r, d in derived if d]
     if derived:

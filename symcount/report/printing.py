@@ -342,6 +342,15 @@ def latex(expr, bindings: Mapping | None = None) -> str:
     return Printer("latex", bindings)(expr)
 
 
+def condition(relation) -> str:
+    """A validity condition in LaTeX: ``H \\geq 32``; divisibility as a congruence,
+    ``d_{\\mathrm{model}} \\equiv 0 \\pmod{n_{\\mathrm{head}}}``."""
+    if isinstance(relation, sympy.Eq) and isinstance(relation.lhs, sympy.Mod) and relation.rhs == 0:
+        value, modulus = relation.lhs.args
+        return rf"{latex(value)} \equiv 0 \pmod{{{latex(modulus)}}}"
+    return latex(relation)
+
+
 def text(expr, bindings: Mapping | None = None) -> str:
     """``expr`` as plain Unicode text: ``16384·(⌊(H − 32)/12⌋ + 1)``."""
     return Printer("unicode", bindings)(expr)
