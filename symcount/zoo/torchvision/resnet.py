@@ -12,6 +12,7 @@ identical, are one ``Repeat``.
 
 from __future__ import annotations
 
+from ...errors import ArgumentError
 from ...torch import (
     AdaptiveAvgPool2d, Add, BatchNorm2d, Block, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential,
 )
@@ -46,7 +47,8 @@ def _residual(name: str, prefix: str, layers, relu, downsample):
 def basic_block(name, prefix, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1):
     """torchvision's ``BasicBlock`` (expansion 1): two 3×3 convolutions."""
     if groups != 1 or base_width != 64:
-        raise ValueError("BasicBlock only supports groups=1 and base_width=64")
+        raise ArgumentError(f"{prefix}: BasicBlock only supports groups=1 and base_width=64. "
+                            f"Received: groups={groups}, base_width={base_width}")
     relu = ReLU(inplace=True, name=f"{prefix}.relu")  # one module, used after each convolution and the sum
     layers = [conv3x3(inplanes, planes, stride, name=f"{prefix}.conv1"), BatchNorm2d(planes, name=f"{prefix}.bn1"),
               relu, conv3x3(planes, planes, name=f"{prefix}.conv2"), BatchNorm2d(planes, name=f"{prefix}.bn2")]
