@@ -105,9 +105,15 @@ def _split(e: Entry, arguments: dict) -> tuple[dict, dict]:
 
 @functools.lru_cache(maxsize=64)
 def _symbolic(name: str, options: tuple):
+    """Cached per entry and options; the key carries each option's type, so that
+    ``True``, ``1`` and ``1.0`` (equal in Python) are not taken for one another."""
     e = _ENTRIES[name]
-    model = e.builder(**{k: dim(k) for k in e.dims}, **dict(options))
+    model = e.builder(**{k: dim(k) for k in e.dims}, **{k: v for k, _, v in options})
     return model.count()
+
+
+def _key(options: dict) -> tuple:
+    return tuple((k, type(v).__name__, v) for k, v in options.items())
 
 
 def model(name: str, **options):
@@ -126,7 +132,7 @@ def symbolic(name: str, **options):
     opts, values = _split(e, options)
     if values:
         raise ArgumentError(f"{name}: symbolic() takes options only ({', '.join(e.options) or 'none'})")
-    return _symbolic(name, tuple(opts.items()))
+    return _symbolic(name, _key(opts))
 
 
 def get(name: str, **arguments):
@@ -138,7 +144,7 @@ def get(name: str, **arguments):
     """
     e = entry(name)
     opts, given = _split(e, arguments)
-    count = _symbolic(name, tuple(opts.items()))
+    count = _symbolic(name, _key(opts))
     values = {k: given.get(k, v) for k, v in e.dims.items()}
     values = {k: v for k, v in values.items() if v is not None and k in {d.name for d in count.dims}}
     return count.subs(values) if values else count
