@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...dims import at_least
+from ...dims import at_least, floor_div
 from ...errors import ArgumentError
 from ...graph import Repeat
 from ...keras import GlobalAveragePooling2D, GlobalMaxPooling2D
@@ -87,3 +87,15 @@ def repeated(x, make: Callable, first: int, n: int):
         return x
     block = make(run_name(first, n))
     return block(x) if n == 1 else Repeat(block, n)(x)
+
+
+def correct_pad(shape, kernel_size: int):
+    """Keras ``imagenet_utils.correct_pad``: ``((k//2 - adjust_h, k//2), (k//2 - adjust_w, k//2))``
+    with ``adjust = 1 - n mod 2`` for each spatial size ``n`` of ``shape``.
+
+    ``n mod 2`` is written ``2·floor((n + 1)/2) - n`` (equal for every integer ``n``), so
+    that the padded size ``2·floor((n + 1)/2) + 2·(k//2) - 1`` and the strided ``valid``
+    convolution after it, ``floor((n + 1)/2)`` (that is ``ceiling(n/2)``), stay one floor
+    through the stages: ``floor((H - 1)/32) + 1 = ceiling(H/32)`` after five of them."""
+    correct = kernel_size // 2
+    return tuple((correct - 1 + 2 * floor_div(n + 1, 2) - n, correct) for n in shape[1:3])

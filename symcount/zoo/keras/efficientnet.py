@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import math
 
-from ...dims import floor_div
 from ...keras import (Activation, Add, BatchNormalization, Block, Conv2D, Dense, DepthwiseConv2D, Dropout,
                       GlobalAveragePooling2D, Model, Multiply, Normalization, Rescaling, Reshape, ZeroPadding2D)
 from ..registry import register
-from ._imagenet import OPTIONS, check_options, image_input, pool
+from ._imagenet import OPTIONS, check_options, correct_pad, image_input, pool
 
 BN_AXIS = 3
 ACTIVATION = "swish"
@@ -55,18 +54,6 @@ BLOCKS_ARGS = (
     (3, 1, 192, 320, 6, 1),
 )
 SE_RATIO = 0.25
-
-
-def correct_pad(shape, kernel_size: int):
-    """Keras ``imagenet_utils.correct_pad``: ``((k//2 - adjust_h, k//2), (k//2 - adjust_w, k//2))``
-    with ``adjust = 1 - n mod 2`` for each spatial size ``n`` of ``shape``.
-
-    ``n mod 2`` is written ``2·floor((n + 1)/2) - n`` (equal for every integer ``n``), so
-    that the padded size ``2·floor((n + 1)/2) + 2·(k//2) - 1`` and the strided ``valid``
-    convolution after it, ``floor((n + 1)/2)`` (that is ``ceiling(n/2)``), stay one floor
-    through the stages: ``floor((H - 1)/32) + 1 = ceiling(H/32)`` after five of them."""
-    correct = kernel_size // 2
-    return tuple((correct - 1 + 2 * floor_div(n + 1, 2) - n, correct) for n in shape[1:3])
 
 
 def round_filters(filters: int, width_coefficient: float, divisor: int = DEPTH_DIVISOR) -> int:

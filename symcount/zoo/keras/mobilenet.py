@@ -24,13 +24,12 @@ only when loading weights; here ``alpha`` is any positive number (the counts of
 
 from __future__ import annotations
 
-from ...dims import floor_div
 from ...errors import ArgumentError
 from ...graph import Block, Model
 from ...keras import (Activation, Add, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, Dropout,
                       GlobalAveragePooling2D, ReLU, Reshape, ZeroPadding2D)
 from ..registry import register
-from ._imagenet import DIMS, OPTIONS, check_options, image_input, pool, repeated
+from ._imagenet import DIMS, OPTIONS, check_options, correct_pad, image_input, pool, repeated
 
 
 def _check_alpha(owner: str, alpha) -> None:
@@ -116,15 +115,6 @@ def make_divisible(v, divisor=8, min_value=None) -> int:
     return new_v
 
 
-def correct_pad(size):
-    """Keras ``imagenet_utils.correct_pad`` for a 3×3 kernel along one axis of ``size``:
-    ``(size % 2, 1)`` — one pixel after, and one before when ``size`` is odd, so that the
-    strided ``valid`` convolution gives ``ceil(size / 2)``. ``size % 2`` is written
-    ``2⌊(size - 1)/2⌋ + 2 - size``, which makes that output read ``⌊(size - 1)/2⌋ + 1``
-    and lets a chain of strided blocks keep one floor (``⌊(H - 1)/32⌋ + 1``)."""
-    return (2 * floor_div(size - 1, 2) + 2 - size, 1)
-
-
 def inverted_res_block(expansion: int, stride: int, alpha, filters: int, block_id: int, indices: str) -> Block:
     """Keras ``_inverted_res_block`` as the block ``block_{indices}`` (``expanded_conv``
     for block 0)."""
@@ -140,7 +130,7 @@ def inverted_res_block(expansion: int, stride: int, alpha, filters: int, block_i
             y = BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=f"{prefix}expand_BN")(y)
             y = ReLU(6.0, name=f"{prefix}expand_relu")(y)
         if stride == 2:
-            y = ZeroPadding2D(padding=(correct_pad(y.shape[1]), correct_pad(y.shape[2])), name=f"{prefix}pad")(y)
+            y = ZeroPadding2D(padding=correct_pad(y.shape, 3), name=f"{prefix}pad")(y)
         y = DepthwiseConv2D(kernel_size=3, strides=stride, activation=None, use_bias=False,
                             padding="same" if stride == 1 else "valid", name=f"{prefix}depthwise")(y)
         y = BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=f"{prefix}depthwise_BN")(y)
