@@ -84,3 +84,26 @@ def test_mistakes_give_one_line_and_exit_2(tiny, capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_gpt2_closed_form_from_the_command_line_is_the_known_formula():
+    """`symcount count transformers:GPT2Model` prints a closed form; read back with the
+    project's safe parser, it minus the published GPT-2 formula expands to 0."""
+    import subprocess
+    import sys
+
+    import sympy
+
+    import symcount as sc
+    from symcount.expression import parse_expression
+
+    out = subprocess.run([sys.executable, "-m", "symcount", "count", "transformers:GPT2Model", "--json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    names = sc.dims("n_layer n_embd n_head vocab_size n_positions seq_len")
+    n_layer, n_embd, _, vocab_size, n_positions, _ = names
+    printed = parse_expression(data["total"], {s.name: s for s in names})
+    known = 12 * n_layer * n_embd**2 + 13 * n_layer * n_embd + (vocab_size + n_positions) * n_embd + 2 * n_embd
+    assert sympy.expand(printed - known) == 0
+    assert data["values"]["total"] == 124_439_808
