@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -47,8 +46,6 @@ def llama():
 def zoo(name):
     from symcount import zoo as z
 
-    if name not in {e.name for e in z.entries()}:
-        pytest.skip(f"zoo entry {name} is not registered")
     return z.symbolic(name)
 
 
@@ -101,16 +98,13 @@ def test_solve_finds_llama2_7b_hidden_size_4096():
     assert answer.below[0] == {"hidden_size": 4096} and answer.above[0] == {"hidden_size": 4224}
 
 
-def test_sweep_of_a_million_configurations_is_exact_and_fast():
+def test_sweep_of_a_million_configurations_is_exact():
+    """Exact int64 values at 10⁶ points (its speed is measured in benchmarks/, not here)."""
     count = zoo("transformers:GPT2Model")
     given = dict(vocab_size=50257, n_positions=1024, seq_len=1024, n_head=16)
     ranges = dict(n_embd=np.arange(16, 16 * 1001, 16), n_layer=np.arange(1, 1001))
-    sweep(count, given=given, n_embd=[64], n_layer=[1])  # warm up numpy and lambdify
-    start = time.perf_counter()
     result = sweep(count, given=given, **ranges)
-    elapsed = time.perf_counter() - start
     assert result.values.shape == (1000, 1000) and result.values.dtype == np.int64
-    assert elapsed < 1.0, f"{elapsed:.3f} s"
     rng = random.Random(6)
     for _ in range(20):
         i, j = rng.randrange(1000), rng.randrange(1000)
