@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import sympy
-
 from ..dims import size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer
@@ -41,8 +39,10 @@ def _pair(shape, owner: str, names: str):
     return shape
 
 
-class _Sublayers(Layer):
-    """A layer made of named torch sub-modules: weights, requirements and MACs are theirs."""
+class Sublayers(Layer):
+    """A layer made of named torch sub-modules: ``parts(shape)`` yields ``(attribute,
+    layer, the shape it receives)``; weights are the parts' under ``attribute.name``
+    (``self_attn.in_proj_weight``), requirements and products are the parts'."""
 
     def parts(self, shape):
         """``(attribute name, layer, the shape it receives)`` in torch's registration order."""
@@ -56,15 +56,17 @@ class _Sublayers(Layer):
         for attribute, layer, part_shape in self.parts(shape):
             yield from prefixed(attribute, layer.weights(part_shape))
 
+    def product_label(self, attribute: str, product) -> str:
+        """How a part's product is labelled: ``self_attn projections``, ``linear1``."""
+        return f"{attribute} {product.label}" if product.label else attribute
+
     def products(self, shape):
-        """The sub-modules' products, labelled with their attribute names (``linear1``)."""
         for attribute, layer, part_shape in self.parts(shape):
             for product in layer.products(part_shape):
-                label = f"{attribute} {product.label}" if product.label else attribute
-                yield dataclasses.replace(product, label=label)
+                yield dataclasses.replace(product, label=self.product_label(attribute, product))
 
 
-class _TransformerLayer(_Sublayers):
+class _TransformerLayer(Sublayers):
     """What the encoder and decoder layers share: arguments, feed-forward and norms."""
 
     def _setup(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
@@ -151,7 +153,7 @@ class TransformerDecoderLayer(_TransformerLayer):
         yield from self._feedforward(tgt, 3)
 
 
-class _Stack(_Sublayers):
+class _Stack(Sublayers):
     """``num_layers`` clones of a layer, then an optional norm (torch's ``_get_clones``)."""
 
     def _setup_stack(self, layer, num_layers, norm, kind):
@@ -233,7 +235,7 @@ class TransformerDecoder(_Stack):
         return _pair(shape, "TransformerDecoder", "tgt, memory")[0]
 
 
-class Transformer(_Sublayers):
+class Transformer(Sublayers):
     """torch ``nn.Transformer(d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
     dim_feedforward=2048, dropout=0.1, activation='relu', custom_encoder=None,
     custom_decoder=None, layer_norm_eps=1e-05, batch_first=False, norm_first=False,

@@ -25,7 +25,6 @@ the layout before ``.view(…).transpose(1, 2)``).
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import sympy
 
@@ -33,7 +32,8 @@ from ...dims import divisible, size_text
 from ...errors import ArgumentError, ShapeError
 from ...layer import Layer, Product, Requirement, Weight
 from ...torch import Embedding, Linear, RMSNorm
-from ...torch._common import equal, positions, prefixed, size
+from ...torch._common import equal, positions, size
+from ...torch.transformer import Sublayers
 
 __all__ = [
     "BertSelfAttention", "Conv1D", "EagerAttention", "FirstToken", "GPT2Attention", "LlamaAttention", "LlamaMLP",
@@ -145,7 +145,7 @@ class EagerAttention(Layer):
                 Product(per_pair * pairs, "activation", causal, label="values A·V"))
 
 
-class Module(Layer):
+class Module(Sublayers):
     """A transformers module made of named sub-modules: ``parts(shape)`` yields
     ``(attribute, layer, the shape it receives)`` in the order ``forward`` calls them.
     Weights are the parts' under ``attribute.name`` (``q_proj.weight``), products and
@@ -153,21 +153,8 @@ class Module(Layer):
     are not forgotten; elementwise steps (activations, the gate's product, softmax)
     have neither weights nor products and are left out."""
 
-    def parts(self, shape):
-        raise NotImplementedError
-
-    def requirements(self, shape):
-        for _, layer, part_shape in self.parts(shape):
-            yield from layer.requirements(part_shape)
-
-    def weights(self, shape):
-        for attribute, layer, part_shape in self.parts(shape):
-            yield from prefixed(attribute, layer.weights(part_shape))
-
-    def products(self, shape):
-        for attribute, layer, part_shape in self.parts(shape):
-            for p in layer.products(part_shape):
-                yield replace(p, label=p.label or attribute)
+    def product_label(self, attribute: str, product) -> str:
+        return product.label or attribute
 
 
 class _Attention(Module):
