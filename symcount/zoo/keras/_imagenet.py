@@ -17,7 +17,7 @@ from collections.abc import Callable
 from ...dims import at_least, floor_div
 from ...errors import ArgumentError
 from ...graph import Repeat
-from ...keras import GlobalAveragePooling2D, GlobalMaxPooling2D
+from ...keras import Dense, Dropout, GlobalAveragePooling2D, GlobalMaxPooling2D
 from ...layer import InputLayer, Requirement
 
 #: the dims of every application: the input image's height and width, and the classes
@@ -72,6 +72,19 @@ def pool(x, pooling, avg_name: str | None = None, max_name: str | None = None):
     if pooling == "max":
         return GlobalMaxPooling2D(name=max_name)(x)
     return x
+
+
+def classifier(x, include_top, pooling, classes, classifier_activation, top_pool: str | None = "avg_pool",
+               dropout: float = 0.0, pool_names: tuple = (None, None)):
+    """The applications' usual head: with ``include_top``, global average pooling
+    (named ``top_pool``), an optional ``top_dropout`` and ``Dense(classes)`` named
+    ``predictions``; without it, :func:`pool` (its layers named ``pool_names``)."""
+    if not include_top:
+        return pool(x, pooling, *pool_names)
+    x = GlobalAveragePooling2D(name=top_pool)(x)
+    if dropout > 0:
+        x = Dropout(dropout, name="top_dropout")(x)
+    return Dense(classes, activation=classifier_activation, name="predictions")(x)
 
 
 def run_name(first: int, n: int) -> str:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import sympy
 
-from ...keras import (Activation, AveragePooling2D, BatchNormalization, Block, Concatenate, Conv2D, Dense,
-                      GlobalAveragePooling2D, MaxPooling2D, Model, ZeroPadding2D)
+from ...keras import (Activation, AveragePooling2D, BatchNormalization, Block, Concatenate, Conv2D,
+                      MaxPooling2D, Model, ZeroPadding2D)
 from ..registry import register
-from ._imagenet import DIMS, OPTIONS, check_options, image_input, pool
+from ._imagenet import DIMS, OPTIONS, check_options, classifier, image_input
 
 BN_AXIS = 3  # channels last
 EPSILON = 1.001e-5
@@ -85,11 +85,7 @@ def densenet(blocks, H, W, classes, include_top, pooling, classifier_activation,
             x = transition_block(half, f"pool{stage}")(x)
     x = BatchNormalization(axis=BN_AXIS, epsilon=EPSILON, name="bn")(x)
     x = Activation("relu", name="relu")(x)
-    if include_top:
-        x = GlobalAveragePooling2D(name="avg_pool")(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pool(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    x = classifier(x, include_top, pooling, classes, classifier_activation, pool_names=("avg_pool", "max_pool"))
     return Model(inputs, x, name=name)
 
 

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import math
 
-from ...keras import (Activation, Add, BatchNormalization, Block, Conv2D, Dense, DepthwiseConv2D, Dropout,
+from ...keras import (Activation, Add, BatchNormalization, Block, Conv2D, DepthwiseConv2D, Dropout,
                       GlobalAveragePooling2D, Model, Multiply, Normalization, Rescaling, Reshape, ZeroPadding2D)
 from ..registry import register
-from ._imagenet import OPTIONS, check_options, correct_pad, image_input, pool
+from ._imagenet import OPTIONS, check_options, classifier, correct_pad, image_input
 
 BN_AXIS = 3
 ACTIVATION = "swish"
@@ -143,13 +143,8 @@ def efficientnet(width_coefficient: float, depth_coefficient: float, dropout_rat
                              name="top_conv"),
                       BatchNormalization(axis=BN_AXIS, name="top_bn"),
                       Activation(ACTIVATION, name="top_activation")])(x)
-    if include_top:
-        x = GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = Dropout(dropout_rate, name="top_dropout")(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pool(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    x = classifier(x, include_top, pooling, classes, classifier_activation, dropout=dropout_rate,
+                   pool_names=("avg_pool", "max_pool"))
     return Model(inputs, x, name=name)
 
 

@@ -14,10 +14,10 @@ concatenation.
 
 from __future__ import annotations
 
-from ...keras import (Activation, AveragePooling2D, BatchNormalization, Block, Concatenate, Conv2D, Dense,
-                      GlobalAveragePooling2D, MaxPooling2D, Model)
+from ...keras import (Activation, AveragePooling2D, BatchNormalization, Block, Concatenate, Conv2D,
+                      MaxPooling2D, Model)
 from ..registry import register
-from ._imagenet import OPTIONS, check_options, image_input, pool
+from ._imagenet import OPTIONS, check_options, classifier, image_input
 
 CHANNEL_AXIS = 3
 
@@ -133,9 +133,5 @@ def inception_v3(H, W, classes, include_top, pooling, classifier_activation):
     x = reduction_17()(x)
     for i in range(2):
         x = module_8(i)(x)
-    if include_top:
-        x = GlobalAveragePooling2D(name="avg_pool")(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pool(x, pooling)
+    x = classifier(x, include_top, pooling, classes, classifier_activation)
     return Model(inputs, x, name="inception_v3")

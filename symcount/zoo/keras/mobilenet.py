@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from ...errors import ArgumentError
 from ...graph import Block, Model
-from ...keras import (Activation, Add, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, Dropout,
+from ...keras import (Activation, Add, BatchNormalization, Conv2D, DepthwiseConv2D, Dropout,
                       GlobalAveragePooling2D, ReLU, Reshape, ZeroPadding2D)
 from ..registry import register
-from ._imagenet import DIMS, OPTIONS, check_options, correct_pad, image_input, pool, repeated
+from ._imagenet import DIMS, OPTIONS, check_options, classifier, correct_pad, image_input, pool, repeated
 
 
 def _check_alpha(owner: str, alpha) -> None:
@@ -167,9 +167,5 @@ def mobilenet_v2(H, W, classes, alpha, include_top, pooling, classifier_activati
     x = Conv2D(last_block_filters, kernel_size=1, use_bias=False, name="Conv_1")(x)
     x = BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
     x = ReLU(6.0, name="out_relu")(x)
-    if include_top:
-        x = GlobalAveragePooling2D()(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pool(x, pooling)
+    x = classifier(x, include_top, pooling, classes, classifier_activation, top_pool=None)
     return Model(inputs, x, name=name)

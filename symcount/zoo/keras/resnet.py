@@ -28,10 +28,10 @@ A stage's identical middle blocks are one ``Repeat`` (``conv4_block2-6``).
 from __future__ import annotations
 
 from ...graph import Block, Model
-from ...keras import (Activation, Add, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D, MaxPooling2D,
+from ...keras import (Activation, Add, BatchNormalization, Conv2D, MaxPooling2D,
                       ZeroPadding2D)
 from ..registry import register
-from ._imagenet import DIMS, OPTIONS, check_options, image_input, pool, repeated
+from ._imagenet import DIMS, OPTIONS, check_options, classifier, image_input, repeated
 
 #: filters and blocks of the stages conv2 … conv5
 RESNET50 = ((64, 3), (128, 4), (256, 6), (512, 3))
@@ -149,11 +149,7 @@ def resnet(name: str, stages, preact: bool, H, W, classes, include_top, pooling,
     if preact:
         x = _bn("post_bn")(x)
         x = Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = GlobalAveragePooling2D(name="avg_pool")(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pool(x, pooling, avg_name="avg_pool", max_name="max_pool")
+    x = classifier(x, include_top, pooling, classes, classifier_activation, pool_names=("avg_pool", "max_pool"))
     return Model(inputs, x, name=name)
 
 

@@ -18,10 +18,10 @@ once, and Keras numbers each one).
 
 from __future__ import annotations
 
-from ...keras import (Activation, Add, BatchNormalization, Block, Conv2D, Dense, GlobalAveragePooling2D, MaxPooling2D,
+from ...keras import (Activation, Add, BatchNormalization, Block, Conv2D, MaxPooling2D,
                       Model, SeparableConv2D)
 from ..registry import register
-from ._imagenet import OPTIONS, check_options, image_input, pool
+from ._imagenet import OPTIONS, check_options, classifier, image_input
 
 CHANNEL_AXIS = -1
 
@@ -104,9 +104,5 @@ def xception(H, W, classes, include_top, pooling, classifier_activation):
         x = middle_block(index)(x)
     x = downsampling_block((728, 1024), 13, relu_first=True)(x)
     x = exit_block()(x)
-    if include_top:
-        x = GlobalAveragePooling2D(name="avg_pool")(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = pool(x, pooling)
+    x = classifier(x, include_top, pooling, classes, classifier_activation)
     return Model(inputs, x, name="xception")
