@@ -29,6 +29,7 @@ from ...graph import Block, Model
 from ...keras import (Activation, Add, BatchNormalization, Conv2D, DepthwiseConv2D, Dropout,
                       GlobalAveragePooling2D, ReLU, Reshape, ZeroPadding2D)
 from ..registry import register
+from ..rounding import make_divisible
 from ._imagenet import DIMS, OPTIONS, check_options, classifier, correct_pad, image_input, pool, repeated
 
 
@@ -102,17 +103,6 @@ def mobilenet(H, W, classes, alpha, depth_multiplier, dropout, include_top, pool
 #: the stages of inverted residual blocks: output filters, expansion, blocks, first stride
 MOBILENET_V2_STAGES = ((16, 1, 1, 1), (24, 6, 2, 2), (32, 6, 3, 2), (64, 6, 4, 2),
                        (96, 6, 3, 1), (160, 6, 3, 2), (320, 6, 1, 1))
-
-
-def make_divisible(v, divisor=8, min_value=None) -> int:
-    """Keras ``_make_divisible``: ``v`` rounded to a multiple of ``divisor``, never below
-    90% of ``v`` nor below ``min_value``."""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
 
 
 def inverted_res_block(expansion: int, stride: int, alpha, filters: int, block_id: int, indices: str) -> Block:

@@ -14,6 +14,7 @@ from ...torch import (
     AdaptiveAvgPool2d, Add, BatchNorm2d, Block, Conv2d, Dropout, Flatten, Linear, ReLU6, Sequential,
 )
 from ..registry import register
+from ..rounding import make_divisible
 from ._common import image, repeated, sequential
 
 #: torchvision's ``inverted_residual_setting``: expansion t, channels c, repeats n, stride s
@@ -26,17 +27,6 @@ INVERTED_RESIDUAL_SETTING = [
     [6, 160, 3, 2],
     [6, 320, 1, 1],
 ]
-
-
-def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
-    """torchvision's ``_make_divisible`` (from the TF repository): ``v`` rounded to a
-    multiple of ``divisor``, at least ``min_value``, never more than 10% below ``v``."""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
 
 
 def conv_norm_activation(name, prefix, in_channels, out_channels, kernel_size=3, stride=1, groups=1):
@@ -77,12 +67,12 @@ def mobilenet_v2(num_classes, H, W, width_mult=1.0, round_nearest=8):
     if isinstance(round_nearest, bool) or not isinstance(round_nearest, int) or round_nearest <= 0:
         raise ArgumentError(f"torchvision:mobilenet_v2: round_nearest must be a positive integer. "
                             f"Received: round_nearest={round_nearest!r}")
-    input_channel = _make_divisible(32 * width_mult, round_nearest)
-    last_channel = _make_divisible(1280 * max(1.0, width_mult), round_nearest)
+    input_channel = make_divisible(32 * width_mult, round_nearest)
+    last_channel = make_divisible(1280 * max(1.0, width_mult), round_nearest)
     features = [conv_norm_activation("0", "features.0", 3, input_channel, stride=2)]
     index = 1  # of the next module in torchvision's features
     for t, c, n, s in INVERTED_RESIDUAL_SETTING:
-        output_channel = _make_divisible(c * width_mult, round_nearest)
+        output_channel = make_divisible(c * width_mult, round_nearest)
         features.append(inverted_residual(str(index), f"features.{index}", input_channel, output_channel, s, t))
         # the other n - 1 blocks of the stage: stride 1 and output_channel in and out, identical
         features += repeated(lambda name: inverted_residual(name, f"features.{name}", output_channel,
