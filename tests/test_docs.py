@@ -94,12 +94,26 @@ def scratch(tmp_path_factory) -> Path:
     return where
 
 
-def run_symcount(command: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_symcount(command: str, cwd: Path) -> tuple[int, str]:
+    """Run a documented ``symcount …`` command through the CLI's own ``main`` (in this
+    process: a subprocess per command would spend most of its time importing SymPy);
+    the exit status and what it printed on stdout and stderr."""
+    from symcount.cli import main
+
     argv = shlex.split(command)
     assert argv[0] == "symcount", command
-    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "symcount", *argv[1:]], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    out, err = io.StringIO(), io.StringIO()
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(argv[1:])
+            except SystemExit as exit_:  # argparse's own errors
+                status = exit_.code
+    finally:
+        os.chdir(here)
+    return status or 0, out.getvalue() + err.getvalue()
 
 
 def console_commands(body: str) -> list[tuple[str, str]]:
@@ -152,11 +166,10 @@ def command_cases():
 
 @pytest.mark.parametrize("command, shown", list(command_cases()))
 def test_documented_command_runs_as_shown(command, shown, scratch):
-    result = run_symcount(command, scratch)
+    status, printed = run_symcount(command, scratch)
     if shown is None:
-        assert result.returncode == 0, f"$ {command}\n{result.stdout}{result.stderr}"
+        assert status == 0, f"$ {command}\n{printed}"
         return
-    printed = result.stdout + result.stderr
     assert lines_match(shown, printed), f"$ {command}\n--- shown ---\n{shown}\n--- printed ---\n{printed}"
 
 
@@ -225,3 +238,39 @@ def test_mkdocs_builds_strict(tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "tutorial" / "index.html").is_file()
+
+
+# -- the layer reference --------------------------------------------------------------
+
+
+def _generator():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_reference", DOCS / "gen_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("front", ["keras", "torch"])
+def test_reference_has_an_entry_for_every_exported_layer_class(front):
+    import importlib
+
+    from symcount.layer import Layer
+
+    module = importlib.import_module(f"symcount.{front}")
+    exported = {name for name in module.__all__
+                if isinstance(obj := getattr(module, name), type) and issubclass(obj, Layer)}
+    page = (DOCS / "reference" / f"{front}.md").read_text(encoding="utf-8")
+    entries = set(re.findall(r"^### (\w+)$", page, re.M))
+    assert exported - entries == set(), f"docs/reference/{front}.md has no entry for these"
+    assert entries - exported <= {"Input"}, "entries for classes the front end does not export"
+
+
+def test_reference_pages_are_generated_from_the_current_code():
+    generator = _generator()
+    for front in generator.FRONT_ENDS:
+        path = DOCS / "reference" / f"{front}.md"
+        assert path.read_text(encoding="utf-8") == generator.page(front), (
+            f"{path.relative_to(ROOT)} is not up to date: run python docs/gen_reference.py")
