@@ -12,19 +12,14 @@ only, no random initialization) and read through its own API.
 
 from __future__ import annotations
 
-import functools
-import math
-import re
-
-import keras  # tests/conftest.py has set KERAS_BACKEND=torch before this import
 import pytest
 
 import symcount.zoo as zoo
 from symcount.errors import ArgumentError, SubstitutionError
 
-pytestmark = pytest.mark.oracle
+from .keras_applications import case_id, keras_application, keras_case, symcount_facts
 
-DIMS = ("H", "W")
+pytestmark = pytest.mark.oracle
 
 # (entry, arguments); each entry at its default configuration and at least two others
 CASES = [
@@ -64,11 +59,6 @@ CASES = [
 ]
 
 
-def case_id(case) -> str:
-    name, arguments = case
-    return name + "".join(f"-{k}={v}" for k, v in arguments.items())
-
-
 #: configurations whose forward FLOPs are also compared (a forward pass costs about a build)
 FLOP_CASES = [
     ("VGG16", {"classes": 10, "H": 48, "W": 80}),
@@ -79,108 +69,12 @@ FLOP_CASES = [
 ]
 
 
-def keras_application(name: str, arguments: dict):
-    """``keras.applications.<name>(weights=None, …)`` in a fresh session (automatic
-    names from ``max_pooling2d`` again), on the meta device: weights have shapes only."""
-    kwargs = {k: v for k, v in arguments.items() if k not in DIMS}
-    if any(k in arguments for k in DIMS):
-        kwargs["input_shape"] = (arguments.get("H", 224), arguments.get("W", 224), 3)
-    keras.backend.clear_session(free_memory=False)
-    with keras.device("meta"):
-        return getattr(keras.applications, name)(weights=None, **kwargs)
-
-
-# ---------------------------------------------------------------------------
-# Both sides in the same plain form
-# ---------------------------------------------------------------------------
-
-
-def keras_flops(model) -> int:
-    """FLOPs of one forward pass of one example, by torch's FlopCounterMode (2 per
-    multiply-accumulate of convolutions and matrix products), on the meta device."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with keras.device("meta"), FlopCounterMode(display=False) as counter:
-        model(torch.empty((1, *model.input_shape[1:]), device="meta"))
-    return counter.get_total_flops()
-
-
-def keras_facts(model, flops: bool = False) -> tuple[dict, dict]:
-    layers = {
-        layer.name: {
-            "params": layer.count_params(),
-            "output_shape": tuple(layer.output.shape),
-            "weights": sorted((w.path.split("/")[-1], tuple(w.shape), w.trainable) for w in layer.weights),
-        }
-        for layer in model.layers
-    }
-    totals = {
-        "total": model.count_params(),
-        "trainable": sum(math.prod(w.shape) for w in model.trainable_weights),
-        "non_trainable": sum(math.prod(w.shape) for w in model.non_trainable_weights),
-        "output_shape": tuple(model.output.shape),
-    }
-    if flops:
-        totals["flops"] = keras_flops(model)
-    return layers, totals
-
-
-RUN = re.compile(r"^(.*?)(\d+)-(\d+)(.*)$")
-
-
-def keras_names(record) -> list[str]:
-    """The Keras layers a record stands for: ``conv4_block2-6_1_conv`` (repeated 5 times)
-    is ``conv4_block2_1_conv`` … ``conv4_block6_1_conv``."""
-    match = RUN.match(record.name)
-    if not match:
-        assert record.repeat == 1, record.name
-        return [record.name]
-    prefix, first, last, suffix = match.groups()
-    names = [f"{prefix}{i}{suffix}" for i in range(int(first), int(last) + 1)]
-    assert len(names) == record.repeat, record.name
-    return names
-
-
-def _int(size):
-    return None if size is None else int(size)
-
-
-def symcount_facts(count) -> tuple[dict, dict]:
-    layers = {}
-    for record in count.layers:
-        facts = {
-            "params": int(record.params),
-            "output_shape": tuple(_int(s) for s in record.output_shape),
-            "weights": sorted((w.name, tuple(int(s) for s in w.shape), w.trainable)
-                              for w in record.weights if w.counts),
-        }
-        for name in keras_names(record):
-            layers[name] = facts
-    totals = {
-        "total": int(count.total),
-        "trainable": int(count.trainable),
-        "non_trainable": int(count.non_trainable),
-        "output_shape": tuple(_int(s) for s in count.output_shape),
-        "flops": int(count.flops),
-    }
-    return layers, totals
-
-
-@functools.lru_cache(maxsize=None)
-def keras_case(name: str, arguments: tuple) -> tuple[dict, dict]:
-    """Keras's facts for one configuration, built once per test session (the models
-    themselves are dropped)."""
-    arguments = dict(arguments)
-    return keras_facts(keras_application(name, arguments), flops=(name, arguments) in FLOP_CASES)
-
-
 @pytest.fixture(scope="module", params=CASES, ids=[case_id(c) for c in CASES])
 def case(request):
     """(symcount layers, symcount totals, Keras layers, Keras totals) for one configuration."""
     name, arguments = request.param
     ours = symcount_facts(zoo.get(f"keras:{name}", **arguments))
-    return (*ours, *keras_case(name, tuple(arguments.items())))
+    return (*ours, *keras_case(name, tuple(arguments.items()), (name, arguments) in FLOP_CASES))
 
 
 def test_totals_equal_keras_count_params(case):
@@ -199,7 +93,7 @@ def test_forward_flops_equal_torch_flop_counter_on_keras(name, arguments):
     """Twice the closed form's multiply-accumulates is what FlopCounterMode counts when
     Keras's own model runs (torch backend): convolutions, depthwise ones, dense layers."""
     _, ours = symcount_facts(zoo.get(f"keras:{name}", **arguments))
-    assert ours["flops"] == keras_case(name, tuple(arguments.items()))[1]["flops"]
+    assert ours["flops"] == keras_case(name, tuple(arguments.items()), (name, arguments) in FLOP_CASES)[1]["flops"]
 
 
 def test_every_keras_layer_by_name(case):
