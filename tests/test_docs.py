@@ -9,7 +9,7 @@ Conventions a page follows (docs/index.md states them for writers):
 - A ```` ```text title="Output" ```` block right after a python block is that block's
   printed output, compared line by line (trailing spaces ignored; a line ``...`` stands
   for any number of lines).
-- A ```` ```console ```` block (or a ``text`` block starting with ``$ symcount``) holds
+- A ```` ```console ```` block (or a ``text`` or ``sh`` block starting with ``$ symcount``) holds
   ``$ symcount …`` commands, each followed by its output: each is run and compared.
 - In a ```` ```sh ```` block every ``symcount …`` command (``&&``-chains and ``\\``
   continuations included) is run and must exit with status 0; other commands (``pip``)
@@ -149,7 +149,9 @@ def sh_commands(body: str) -> list[str]:
 
 
 def is_console(block: Block) -> bool:
-    return block.language == "console" or (block.language == "text" and block.body.startswith("$ symcount"))
+    """A console block, or a text or shell block written as a session (``$ symcount …``)."""
+    return block.language == "console" or (block.language in ("text", "sh", "bash", "shell")
+                                           and block.body.startswith("$ symcount"))
 
 
 def command_cases():
