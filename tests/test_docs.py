@@ -276,3 +276,15 @@ def test_reference_pages_are_generated_from_the_current_code():
         path = DOCS / "reference" / f"{front}.md"
         assert path.read_text(encoding="utf-8") == generator.page(front), (
             f"{path.relative_to(ROOT)} is not up to date: run python docs/gen_reference.py")
+
+
+def test_readme_latex_lines_are_what_symcount_latex_writes(scratch):
+    """The README quotes lines of the seed CNN's derivation: they are in symcount's output."""
+    quoted = [b for b in blocks(README) if b.language == "latex"]
+    command = re.search(r"`(symcount latex examples/seed_cnn\.yaml[^`]*?)(?: --standalone -o \S+)?`",
+                        README.read_text(encoding="utf-8")).group(1)
+    status, printed = run_symcount(command, scratch)
+    assert status == 0, printed
+    for block in quoted:
+        for line in block.body.strip().splitlines():
+            assert line.strip() in printed, f"README's LaTeX line is not in `{command}`'s output: {line}"
