@@ -368,10 +368,11 @@ def entry(front: str, name: str, pair: tuple[str, str] | None) -> list[str]:
     text = summary(built.cls)
     if text:
         lines += [text, ""]
-    lines += [f"Example: `{built.example.code}` on input `{built.example.inputs}` (batch axis left out).", ""]
     if built.record is None and built.count is None:  # an input: no layer to count
-        lines += ["An input has no weights and no cost; its shape starts every count.", ""]
+        lines += [f"Example: `{built.example.code}`. An input has no weights and no cost; its shape "
+                  "(with the batch axis added) starts every count.", ""]
         return lines + _counterpart(front, name, pair)
+    lines += [f"Example: `{built.example.code}` on input `{built.example.inputs}` (batch axis left out).", ""]
     if built.record is None:  # a composition: several records
         lines += _composite(built)
         return lines + _counterpart(front, name, pair)
@@ -393,8 +394,8 @@ def entry(front: str, name: str, pair: tuple[str, str] | None) -> list[str]:
     if macs:
         lines += ["**Multiply-accumulates** (per example)", ""] + _display(_lines(macs))
     else:
-        lines += ["**Multiply-accumulates:** none (no matrix product or convolution; FlopCounterMode "
-                  "counts none either).", ""]
+        lines += ["**Multiply-accumulates:** none declared (symcount counts the products of weights and "
+                  "attention's products; see [Costs](../costs.md)).", ""]
     conditions = built.count.conditions
     if conditions:
         lines += ["**Valid for** " + ", ".join(f"${printing.condition(c.relation)}$" for c in conditions), ""]

@@ -54,7 +54,7 @@ class _NormBase(TorchLayer):
 
 class _BatchNorm(_NormBase):
     """torch ``nn.BatchNorm{r}d(num_features, eps=1e-05, momentum=0.1, affine=True,
-    track_running_stats=True, *, bias=True)`` on ``{axes}``. Same shape.
+    track_running_stats=True, *, bias=True)`` on {axes}. Same shape.
 
     Parameters: ``weight (num_features,)`` and ``bias (num_features,)`` when ``affine``
     (``bias`` only when ``bias``). Buffers (not parameters): ``running_mean``, ``running_var``
@@ -88,7 +88,7 @@ class BatchNorm3d(_BatchNorm):
 
 class _InstanceNorm(_NormBase):
     """torch ``nn.InstanceNorm{r}d(num_features, eps=1e-05, momentum=0.1, affine=False,
-    track_running_stats=False, *, bias=True)`` on ``{axes}``. Same shape.
+    track_running_stats=False, *, bias=True)`` on {axes}. Same shape.
 
     Parameters: ``weight``, ``bias (num_features,)`` when ``affine``; buffers
     ``running_mean``, ``running_var``, ``num_batches_tracked`` when ``track_running_stats``.
