@@ -348,7 +348,7 @@ def _worked(built: Built) -> list[str]:
         return []
     if not derived:
         return []
-    given = ", ".join(f"{k} = {values[k]}" for k in sorted(free))
+    given = ", ".join(f"${printing.latex_name(k)} = {values[k]}$" for k in sorted(free))
     out = [f"With {given}:", ""]
     return out + _display(_lines(derived))
 
