@@ -225,14 +225,41 @@ def at_least(expr: Expr, k) -> sympy.Basic:
         if bound is not None and isinstance(term, sympy.ceiling):
             expr, k = sympy.expand(term.args[0]), bound - 1  # ceil(X) >= b iff X > b - 1
             return _greater(expr, k)
-        numer, denom = sympy.fraction(sympy.together(expr - k))
-        if denom != 1 and denom.is_positive and denom.is_number:
-            expr, k = sympy.expand(numer), Integer(0)
+        denom = _denominator(expr)
+        if denom is None:
+            numer, denom = sympy.fraction(sympy.together(expr - k))
+            if denom != 1 and denom.is_positive and denom.is_number:
+                expr, k = sympy.expand(numer), Integer(0)
+                continue
+        elif denom != 1:  # what together() would give, without its cost
+            expr, k = sympy.expand(denom * (expr - k)), Integer(0)
             continue
         if bound is not None and term.is_Symbol:
             return term >= bound
         return expr >= k
     return expr >= k
+
+
+def _denominator(expr):
+    """The common denominator ``together(expr - k)`` has for an integer ``k``, computed
+    cheaply — the least common multiple of the coefficients' denominators — when ``expr``
+    is a sum of rational multiples of products of symbols, functions (``floor(…)``,
+    taken whole, as ``together`` takes them) and positive integer powers of symbols;
+    ``None`` for anything else (``together`` then decides). ``together`` is the costly
+    part of :func:`at_least`, which runs for every output axis of every layer."""
+    denom = 1
+    for term in sympy.Add.make_args(expr):
+        coeff, rest = term.as_coeff_Mul()
+        if not coeff.is_Rational:
+            return None
+        for factor in sympy.Mul.make_args(rest):
+            if factor.is_Symbol or factor.is_Function or factor is sympy.S.One:
+                continue
+            if factor.is_Pow and factor.base.is_Symbol and factor.exp.is_Integer and factor.exp.is_positive:
+                continue
+            return None
+        denom = sympy.ilcm(denom, coeff.q)
+    return Integer(denom)
 
 
 def _greater(expr, k):
