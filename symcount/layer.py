@@ -304,10 +304,16 @@ class Built:
 
 def _check(requirement: Requirement, layer: Layer, shape: Shape) -> sympy.Basic | None:
     """Three-valued check: False raises, True passes, undecided is returned as a condition."""
-    verdict = decided(requirement.relation)
+    return _checked(requirement.relation, lambda: requirement.needed, layer, shape)
+
+
+def _checked(relation, needed, layer: Layer, shape: Shape) -> sympy.Basic | None:
+    """:func:`_check` with the message made by ``needed()`` only when it is raised
+    (printing a SymPy expression costs more than deciding the relation)."""
+    verdict = decided(relation)
     if verdict is False:
-        raise ShapeError(f"{requirement.needed}. Received: input shape={size_text(shape)}, {_args(layer)}")
-    return None if verdict else requirement.relation
+        raise ShapeError(f"{needed()}. Received: input shape={size_text(shape)}, {_args(layer)}")
+    return None if verdict else relation
 
 
 def _args(layer: Layer) -> str:
@@ -326,11 +332,9 @@ def build(layer: Layer, shape: Shape) -> Built:
     for axis, size in enumerate(out[1:], start=1):
         if size is None:
             continue
-        need = Requirement(
-            at_least(size, 1),
-            f"Computed output size would be zero or negative: axis {axis} of the output is {size}",
-        )
-        if (c := _check(need, layer, shape)) is not None:
+        needed = functools.partial(
+            "Computed output size would be zero or negative: axis {} of the output is {}".format, axis, size)
+        if (c := _checked(at_least(size, 1), needed, layer, shape)) is not None:
             conditions.append(c)
     weights = tuple(layer.weights(shape))
     products = tuple(layer.products(shape))
