@@ -103,8 +103,60 @@ def floor_div(numer: Expr, divisor) -> Expr:
     divisor = _exact(divisor)
     const, rest = sympy.expand(numer).as_coeff_Add()
     if isinstance(rest, sympy.floor) and const.is_integer:
-        return sympy.floor((rest.args[0] + const) / divisor)
-    return sympy.floor(numer / divisor)
+        return _floor((rest.args[0] + const) / divisor)
+    return _floor(numer / divisor)
+
+
+#: the assumptions of a dim (integer, positive); a symbol with more (``even=True``) may let
+#: SymPy simplify ``floor`` further, so :func:`_floor` leaves it to SymPy
+_DIM_ASSUMPTIONS = sympy.Symbol("_", integer=True, positive=True).assumptions0
+
+
+def _floor(arg: Expr) -> Expr:
+    """``sympy.floor(arg)``, the same expression, without SymPy's costly evaluation when
+    ``arg`` is a polynomial in dims with rational coefficients (every convolution and
+    pooling length is one).
+
+    ``floor.eval`` then asks whether ``arg`` lies provably in [0, 2) or [-2, 0) (it
+    cannot: a non-constant polynomial in positive integers is unbounded) through the
+    assumptions system, which costs milliseconds per new expression, and otherwise
+    moves the integer terms out: ``floor(H/2 + W + 3) = W + 3 + floor(H/2)``. A term
+    is an integer exactly when its coefficient is (SymPy cannot prove ``H/3`` an
+    integer for a dim ``H``), so this does the same split directly. Anything else
+    (numbers, floors within, other functions, symbols with other assumptions) goes to
+    ``sympy.floor``.
+    """
+    if arg.is_Number:
+        return sympy.floor(arg)
+    whole, fractional, number = [], [], Integer(0)  # number: a non-integer constant term
+    for term in sympy.Add.make_args(arg):
+        coeff, monomial = term.as_coeff_Mul()
+        if not coeff.is_Rational:
+            return sympy.floor(arg)
+        if monomial is sympy.S.One:
+            if coeff.is_Integer:
+                whole.append(coeff)
+            else:
+                number = coeff
+            continue
+        for factor in sympy.Mul.make_args(monomial):
+            base, exp = factor.as_base_exp()
+            if not (base.is_Symbol and exp.is_Integer and exp.is_positive and _is_dim(base)):
+                return sympy.floor(arg)
+        (whole if coeff.is_Integer else fractional).append(term)
+    if not fractional:
+        return arg if number == 0 else sympy.Add(*whole, number.floor())
+    return sympy.Add(*whole, sympy.floor(sympy.Add(*fractional, number), evaluate=False))
+
+
+def _is_dim(symbol) -> bool:
+    known = _DIM_SYMBOLS.get(symbol)
+    if known is None:
+        known = _DIM_SYMBOLS[symbol] = symbol.assumptions0 == _DIM_ASSUMPTIONS
+    return known
+
+
+_DIM_SYMBOLS: dict = {}
 
 
 def conv_length(n: Expr, kernel: Expr, stride: Expr = 1, dilation: Expr = 1, pad: Expr = 0) -> Expr:
