@@ -29,11 +29,15 @@ def count(model, **values) -> Count:
     return result.subs(**values) if values else result
 
 def __getattr__(name):
-    """``sc.scaling`` is imported on first use (it brings NumPy for sweeps)."""
-    if name == "scaling":
-        import importlib
+    """``sc.scaling`` is imported on first use (it brings NumPy for sweeps);
+    ``sc.from_torch`` and ``sc.from_keras`` (``sc.importers``) too: torch is imported
+    only when a torch module is imported."""
+    import importlib
 
-        return importlib.import_module(".scaling", __name__)
+    if name == "scaling" or name == "importers":
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("from_torch", "from_keras"):
+        return getattr(importlib.import_module(".importers", __name__), name)
     raise AttributeError(f"module 'symcount' has no attribute {name!r}")
 
 
@@ -56,5 +60,7 @@ __all__ = [
     "Weight",
     "dim",
     "dims",
+    "from_keras",
+    "from_torch",
     "zoo",
 ]

@@ -1,13 +1,15 @@
 """The ``symcount`` command: thin over the library.
 
-    symcount count TARGET [--set NAME=VALUE]... [--symbolic NAMES] [--json]
+    symcount count TARGET [--set NAME=VALUE]... [--dims NAME=VALUE,...] [--symbolic NAMES] [--json]
     symcount summary TARGET [--set NAME=VALUE]... [--format {text,markdown}]
     symcount latex TARGET [--set NAME=VALUE]... [--standalone] [-o FILE]
     symcount zoo [PREFIX]
 
-TARGET is an architecture file (.yaml, .json, .toml) or a zoo entry
-(``keras:ResNet50``, ``transformers:GPT2Model``). ``--set`` gives a dim a value or an
-entry an option (``--set include_top=false``); ``--symbolic`` keeps dims without a value.
+TARGET is an architecture file (.yaml, .json, .toml), a Keras model file (``.keras``, or
+the ``.json`` of ``model.to_json()``) or a zoo entry (``keras:ResNet50``,
+``transformers:GPT2Model``). ``--set`` gives a dim a value or an entry an option
+(``--set include_top=false``); ``--symbolic`` keeps dims without a value; ``--dims
+classes=10,H=224`` names the sizes of a Keras file (a size equal to the value becomes the dim).
 
 A user mistake prints one line ``error: …`` on stderr and exits with status 2.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 
 from .errors import SubstitutionError, SymcountError
 
@@ -71,11 +74,38 @@ def parse_option(entry, name: str, text: str):
     return float(number)
 
 
-def load_target(target: str, sets: list[str], symbolic: list[str] | None = None):
-    """The target's count: dims at their defaults (a file's ``dims`` or a zoo entry's
-    configuration), overridden by ``--set``, except those named in ``symbolic``."""
+def parse_dims(items: list[str] | None) -> dict[str, int]:
+    """``--dims classes=10,H=224`` (repeatable) → ``{"classes": 10, "H": 224}``."""
+    pairs = [p for item in items or [] for p in item.split(",") if p.strip()]
+    try:
+        return parse_set(pairs)
+    except SubstitutionError as exc:
+        raise SubstitutionError(str(exc).replace("--set", "--dims", 2)) from None
+
+
+def load_target(target: str, sets: list[str], symbolic: list[str] | None = None, dims: list[str] | None = None):
+    """The target's count: dims at their defaults (a file's ``dims``, a Keras file's
+    ``--dims`` or a zoo entry's configuration), overridden by ``--set``, except those
+    named in ``symbolic``."""
     keep = {n.strip() for item in symbolic or [] for n in item.split(",") if n.strip()}
-    if is_zoo_target(target):
+    named = parse_dims(dims)
+    keras_file = not is_zoo_target(target) and _is_keras_file(target)
+    if named and not keras_file:
+        raise SubstitutionError(f"{target}: --dims names the sizes of a Keras model file (.keras or its JSON); "
+                                f"give other targets' dims values with --set")
+    if keras_file:
+        from .importers import from_keras
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = from_keras(target, dims=named)
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        dim_sets = sets
+        count = model.count()
+        defaults = dict(model.values)
+        arguments = set(named)
+    elif is_zoo_target(target):
         from . import zoo
 
         entry = zoo.entry(target)
@@ -113,6 +143,22 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None)
     return count.subs(values) if values else count
 
 
+def _is_keras_file(target: str) -> bool:
+    """A ``.keras`` file, or a ``.json`` file holding a Keras model (``class_name`` and ``config``)."""
+    from pathlib import Path
+
+    path = Path(target)
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return True
+    if suffix != ".json" or not path.is_file():
+        return False
+    from .importers._keras import is_keras_json
+    from .spec import read_data
+
+    return is_keras_json(read_data(path))
+
+
 def load_count(target: str, sets: list[str]):
     """The target's count with its defaults, overridden by ``--set``, substituted."""
     return load_target(target, sets)
@@ -143,11 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
                             ("latex", "LaTeX: totals, the booktabs table and the derivations")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("target", metavar="TARGET",
-                         help="architecture file (.yaml, .json, .toml) or zoo entry (keras:ResNet50)")
+                         help="architecture file (.yaml, .json, .toml), Keras model file (.keras, its .json) "
+                              "or zoo entry (keras:ResNet50)")
         sub.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                          help="give a dim a value or an entry an option (overrides the default); repeatable")
         sub.add_argument("--symbolic", action="append", default=[], metavar="NAMES",
                          help="keep these dims (comma-separated, or 'all') without a value")
+        sub.add_argument("--dims", action="append", default=[], metavar="NAME=VALUE,...",
+                         help="a Keras model file's sizes to name: a size equal to VALUE becomes the dim NAME")
         if name == "count":
             sub.add_argument("--json", action="store_true", help="print one JSON object")
         if name == "summary":
@@ -170,7 +219,7 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "handler"):
         return args.handler(args)
-    count = load_target(args.target, args.sets, args.symbolic)
+    count = load_target(args.target, args.sets, args.symbolic, args.dims)
     if args.command == "count" and args.json:
         print(json.dumps(count.to_json(), indent=2))
     elif args.command == "count":

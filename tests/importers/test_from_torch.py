@@ -1,0 +1,287 @@
+"""``sc.from_torch`` against the modules it imports.
+
+Every total is compared with ``sum(p.numel() for p in model.parameters())`` of the real
+module (meta device for the transformers); costs with ``FlopCounterMode`` on the real
+module or with published numbers; closed forms with the zoo's entries, themselves tested
+against torchvision's and transformers' classes (``tests/zoo``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import sympy
+
+import symcount as sc
+from symcount.errors import ArgumentError
+from symcount.importers import SymcountImportWarning
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+pytestmark = pytest.mark.oracle
+
+
+def numel(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def at_values(model, what="total"):
+    count = model.count()
+    return int(getattr(count.subs(model.values) if model.values else count, what))
+
+
+def flop_counter_macs(module, example) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        module(example)
+    return counter.get_total_flops() // 2
+
+
+# ---------------------------------------------------------------------------
+# torchvision's ResNet-50 (the transcription of torchvision's classes)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def resnet50():
+    from tests.zoo import torchvision_defs
+
+    with torch.device("meta"):
+        return torchvision_defs.MODELS["resnet50"]()
+
+
+def test_resnet50_parameters_without_an_input(resnet50):
+    model = sc.from_torch(resnet50)
+    assert model.exact == "parameters"
+    assert model.count().total == numel(resnet50) == 25_557_032
+
+
+def test_resnet50_traced_has_the_zoo_closed_form_and_torchvisions_gflops(resnet50):
+    model = sc.from_torch(resnet50, input_shape=(3, "H", "W"), dims={"H": 224, "W": 224, "num_classes": 1000})
+    assert model.exact == "graph"
+    count = model.count()
+    assert count.output_shape == (None, sc.dim("num_classes"))
+    assert at_values(model) == numel(resnet50)
+    zoo = sc.zoo.symbolic("torchvision:resnet50")
+    assert sympy.expand(count.total - zoo.total) == 0
+    assert sympy.expand(count.macs - zoo.macs) == 0
+    assert round(at_values(model, "macs") / 1e9, 2) == 4.09  # torchvision's published GFLOPS (multiply-adds)
+
+
+# ---------------------------------------------------------------------------
+# transformers: GPT-2 and BERT on the meta device
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gpt2():
+    transformers = pytest.importorskip("transformers")
+    with torch.device("meta"):
+        return transformers.GPT2LMHeadModel(transformers.GPT2Config())
+
+
+def test_gpt2_total_counts_the_tied_head_once(gpt2):
+    assert sc.from_torch(gpt2).count().total == numel(gpt2) == 124_439_808
+
+
+def test_gpt2_with_its_config_as_dims_is_the_zoo_formula(gpt2):
+    model = sc.from_torch(gpt2, input_shape=("seq_len",), dims=[gpt2.config, {"seq_len": 1024}])
+    count = model.count()
+    zoo = sc.zoo.symbolic("transformers:GPT2LMHeadModel")
+    assert sympy.expand(count.total - zoo.total) == 0
+    assert sympy.expand(count.macs - zoo.macs) == 0
+    assert sympy.expand(count.training_flops - zoo.training_flops) == 0
+    assert at_values(model) == numel(gpt2)
+    head = next(r for r in count.layers if r.name == "lm_head")
+    assert [w.tied_to for w in head.weights] == ["transformer.wte.weight"]
+    blocks = {r.repeat for r in count.layers if r.name.startswith("transformer.h.*.")}
+    assert blocks == {sc.dim("n_layer")}  # n_layer, not n_head (both 12): a depth's name
+
+
+def test_gpt2_without_a_config_has_numbers(gpt2):
+    count = sc.from_torch(gpt2, input_shape=(8,)).count()
+    assert count.total == numel(gpt2) and not count.dims
+
+
+def test_bert_total_and_closed_form(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.BertConfig()
+    with torch.device("meta"):
+        bert = transformers.BertModel(config)
+    model = sc.from_torch(bert, input_shape=("seq_len",), dims=[config, {"seq_len": 128}])
+    assert at_values(model) == numel(bert) == 109_482_240
+    zoo = sc.zoo.symbolic("transformers:BertModel")
+    count = model.count()
+    assert sympy.expand(count.total - zoo.total) == 0
+    assert sympy.expand(count.macs - zoo.macs) == 0
+
+
+# ---------------------------------------------------------------------------
+# A user's own module
+# ---------------------------------------------------------------------------
+
+
+class Residual(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, 4 * d)
+        self.out = nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        return x + self.out(torch.relu(self.fc(self.norm(x))))
+
+
+class Net(nn.Module):
+    """A shared block (called twice), a list of identical blocks, tied heads."""
+
+    def __init__(self, d=32, n=3):
+        super().__init__()
+        self.embed = nn.Linear(16, d)
+        self.shared = Residual(d)
+        self.blocks = nn.ModuleList([Residual(d) for _ in range(n)])
+        self.head = nn.Linear(d, 4)
+        self.tail = nn.Linear(d, 4, bias=False)
+        self.tail.weight = self.head.weight
+
+    def forward(self, x):
+        x = self.shared(self.embed(x))
+        for block in self.blocks:
+            x = block(x)
+        x = self.shared(x)
+        return self.head(x) * self.tail(x)
+
+
+def test_custom_module_shared_block_and_tied_weight_count_once():
+    net = Net()
+    model = sc.from_torch(net, input_shape=(16,), dims={"d": 32, "d_ff": 128, "depth": 3})
+    assert model.exact == "graph"
+    count = model.count()
+    d, d_ff, depth = sc.dims("d d_ff depth")
+    assert sympy.expand(count.total - (17 * d + (depth + 1) * (2 * d * d_ff + d_ff + 3 * d) + 4 * d + 4)) == 0
+    assert at_values(model) == numel(net)
+    shared = [r for r in count.layers if r.name == "shared.fc"]
+    assert [r.counted for r in shared] == [True, False]
+    assert {r.repeat for r in count.layers if r.name.startswith("blocks.*.")} == {depth}
+
+
+def test_custom_module_macs_are_flop_counter_modes():
+    net = Net(d=8, n=2)
+    model = sc.from_torch(net, input_shape=(16,))
+    assert model.count().macs == flop_counter_macs(net, torch.zeros(1, 16))
+
+
+def test_custom_module_without_an_input_counts_its_parameters():
+    net = Net()
+    model = sc.from_torch(net, dims={"d": 32, "depth": 3})
+    assert model.exact == "parameters"
+    assert at_values(model) == numel(net)
+
+
+class Scale(nn.Module):
+    """A layer symcount does not know: its own parameter."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * self.gain
+
+
+def test_unknown_module_is_opaque_with_a_warning_and_its_parameters():
+    net = nn.Sequential(nn.Linear(16, 32), Scale(32), nn.ReLU(), nn.Linear(32, 2))
+    with pytest.warns(SymcountImportWarning, match=r"1 \(Scale\) is a module symcount does not know.*32 parameters"):
+        model = sc.from_torch(net, input_shape=(16,))
+    count = model.count()
+    assert count.total == numel(net) == 642
+    scale = next(r for r in count.layers if r.type == "Scale")
+    assert scale.params == 32 and scale.output_shape == (None, 32)
+    assert model.exact == "shapes"  # recorded on the meta device: the graph has an unknown module
+
+
+def test_unknown_module_without_an_input_is_counted_too():
+    with pytest.warns(SymcountImportWarning, match="Scale"):
+        model = sc.from_torch(nn.Sequential(Scale(5), nn.Linear(5, 1)))
+    assert model.count().total == 11
+
+
+def test_subclass_with_extra_parameters_is_opaque_not_miscounted():
+    class Biased(nn.Linear):
+        def __init__(self):
+            super().__init__(4, 3)
+            self.extra = nn.Parameter(torch.zeros(7))
+
+    with pytest.warns(SymcountImportWarning, match="declares 15"):
+        model = sc.from_torch(nn.Sequential(Biased()))
+    assert model.count().total == 22
+
+
+def test_two_dims_with_one_value_are_reported_and_kept_as_numbers():
+    net = nn.Sequential(nn.Linear(8, 8))
+    with pytest.warns(SymcountImportWarning, match="several dims: a, b"):
+        count = sc.from_torch(net, dims={"a": 8, "b": 8}).count()
+    assert count.total == 72
+
+
+def test_a_dim_can_be_an_attribute_path():
+    net = nn.Sequential(nn.Linear(8, 24), nn.ReLU(), nn.Linear(24, 8))
+    count = sc.from_torch(net, dims={"d": "0.in_features", "d_ff": "0.out_features"}).count()
+    d, d_ff = sc.dims("d d_ff")
+    assert sympy.expand(count.total - (2 * d * d_ff + d + d_ff)) == 0
+
+
+def test_frozen_parameters_are_non_trainable():
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    for p in net[0].parameters():
+        p.requires_grad_(False)
+    count = sc.from_torch(net, input_shape=(4,)).count()
+    assert (count.trainable, count.non_trainable) == (10, 20)
+
+
+def test_torch_transformer_layers_and_recurrent_modules():
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2,
+                                    enable_nested_tensor=False)
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(50, 16)
+            self.encoder = encoder
+            self.lstm = nn.LSTM(16, 8, batch_first=True, bidirectional=True)
+            self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+            self.out = nn.Linear(16, 5)
+
+        def forward(self, ids):
+            x = self.encoder(self.embed(ids))
+            a, _ = self.attn(x, x, x)
+            y, _ = self.lstm(a)
+            return self.out(y)
+
+    tagger = Tagger()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SymcountImportWarning)  # every module is known
+        for shape in (None, (12,)):
+            model = sc.from_torch(tagger, input_shape=shape, dtype=torch.long)
+            assert model.count().total == numel(tagger)
+
+
+def test_input_shape_names_need_values():
+    with pytest.raises(ArgumentError, match="input_shape names 'L': give its value in dims"):
+        sc.from_torch(nn.Linear(3, 4), input_shape=("L",))
+
+
+def test_not_a_module_is_an_argument_error():
+    with pytest.raises(ArgumentError, match="expected a torch.nn.Module"):
+        sc.from_torch("resnet50")
+
+
+def test_reports_render_an_imported_model():
+    net = nn.Sequential(nn.Linear(16, 32), Scale(32), nn.Linear(32, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SymcountImportWarning)
+        count = sc.from_torch(net, input_shape=(16,)).count()
+    assert "Scale" in count.summary() and "Scale" in count.markdown() and count.latex()
