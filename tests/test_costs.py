@@ -157,3 +157,24 @@ def test_causal_attention_counts_the_unmasked_half():
     q = Product(L * d * d)
     assert q.backward(False, True) == L * d * d           # weight gradient only
     assert q.backward(True, True) == 2 * L * d * d
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shapes, axes", [(((5, 7), (3, 7)), 2), (((7,), (7,)), 1), (((5, 7), (5, 3)), 1),
+                                          (((4, 6), (6, 2)), (2, 1))])
+def test_dot_counts_its_batched_product(shapes, axes):
+    """Keras Dot on two projections (so both inputs need gradients): forward and
+    training FLOPs equal FlopCounterMode's."""
+    import keras
+    import torch
+
+    from symcount.keras import Dot
+
+    first, second = (Input(s) for s in shapes)
+    ours = Model([first, second], Dot(axes)([Dense(shapes[0][-1])(first), Dense(shapes[1][-1])(second)])).count()
+    a, b = (keras.Input(s) for s in shapes)
+    product = keras.layers.Dot(axes)([keras.layers.Dense(shapes[0][-1])(a), keras.layers.Dense(shapes[1][-1])(b)])
+    theirs = keras.Model([a, b], product)
+    x = [torch.randn(BATCH, *s) for s in shapes]
+    assert counted_flops(theirs, x, backward=False) == ours.flops
+    assert counted_flops(theirs, x, backward=True) == ours.training_flops

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sympy
 
-from ..dims import decided, size_text
+from ..dims import decided, product, size_text
 from ..errors import ArgumentError, ShapeError
-from ..layer import Layer, Requirement
+from ..layer import Layer, Product, Requirement
 
 
 def _shapes_text(shapes) -> str:
@@ -164,3 +164,12 @@ class Dot(_Merge):
         rest = [s for i, s in enumerate(a) if i not in (0, ax[0])] + [s for i, s in enumerate(b) if i not in (0, ax[1])]
         out = (a[0], *rest) if rest else (a[0], 1)
         return out, needs
+
+    def products(self, shape):
+        """One product between activations: every output element sums the contracted
+        axis, ``∏(output axes) · d`` multiply-accumulates (Keras's ``batch_dot``, a batched
+        matmul that FlopCounterMode counts). ``normalize`` adds only elementwise work."""
+        a, _ = shape
+        out, _ = self._merged(shape)
+        contracted = a[self.axes[0] % len(a)]
+        return (Product(product(out[1:]) * contracted, "activation", label="batched dot product"),)
