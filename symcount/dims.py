@@ -9,6 +9,7 @@ argument names (Keras ``operation_utils.compute_conv_output_shape`` and
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -243,6 +244,7 @@ def condition_text(relation) -> str:
     return str(relation)
 
 
+@functools.lru_cache(maxsize=4096)
 def at_least(expr: Expr, k) -> sympy.Basic:
     """The condition ``expr >= k`` as the plainest relation SymPy can decide.
 
@@ -250,6 +252,9 @@ def at_least(expr: Expr, k) -> sympy.Basic:
     ``X >= k - c``, and ``a*X >= m`` iff ``X >= ceiling(m / a)`` for integer-valued X.
     ``floor((H - 3)/3) + 1 >= 1`` becomes ``H >= 3``. Returns ``sympy.true``,
     ``sympy.false`` or a relational in the dims.
+
+    Cached: a model asks it for every output axis of every layer, mostly of the same
+    few sizes.
     """
     k = sympy.Integer(k)
     if k == 1 and isinstance(expr, sympy.Pow) and expr.base.is_integer and expr.exp.is_Integer \
