@@ -32,12 +32,14 @@ from .layer import InputLayer, Layer, build, build_record, snake_case
 def model_dims(records) -> tuple[sympy.Symbol, ...]:
     """The dims a model's expressions use, in order of first appearance."""
     seen: dict = {}
+    visited: set = set()  # the same sizes recur from layer to layer: look at each once
 
     def visit(expr):
         if isinstance(expr, tuple):
             for e in expr:
                 visit(e)
-        elif isinstance(expr, sympy.Basic):
+        elif isinstance(expr, sympy.Basic) and expr not in visited:
+            visited.add(expr)
             for sym in sorted(expr.free_symbols, key=lambda s: s.name):
                 seen.setdefault(sym, None)
 
