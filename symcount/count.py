@@ -16,7 +16,7 @@ from sympy import Expr
 
 from .dims import Condition, condition_text, decided
 from .errors import ArgumentError, SubstitutionError
-from .layer import InputLayer, LayerRecord
+from .layer import InputLayer, LayerRecord, Substitution, _subs
 
 
 def _flatten(relation):
@@ -241,11 +241,11 @@ class Count:
         given = {(k.name if isinstance(k, sympy.Symbol) else k): int(v) for k, v in given.items()}
         all_values = {**self.values, **given}
         base = self.symbolic or self
-        mapping = {known[n]: sympy.Integer(v) for n, v in all_values.items()}
+        mapping = Substitution({known[n]: sympy.Integer(v) for n, v in all_values.items()})
         current = ", ".join(f"{n}={v}" for n, v in all_values.items())
         for record in base.layers:
             for cond in record.conditions:
-                if decided(cond.relation.xreplace(mapping)) is False:
+                if decided(_subs(cond.relation, mapping)) is False:
                     raise SubstitutionError(
                         f"{self.name} › {record.name} ({record.type}): the closed form needs "
                         f"{condition_text(cond.relation)}, which these values break. Current values: {current}"

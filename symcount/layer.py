@@ -115,9 +115,25 @@ class Product:
 
 
 def _subs(value, mapping):
-    if value is None or not mapping:
+    if value is None or not mapping or not isinstance(value, sympy.Basic):
         return value
-    return value.xreplace(mapping) if isinstance(value, sympy.Basic) else value
+    memo = getattr(mapping, "memo", None)
+    if memo is None:
+        return value.xreplace(mapping)
+    result = memo.get(value)
+    if result is None:
+        result = memo[value] = value.xreplace(mapping)
+    return result
+
+
+class Substitution(dict):
+    """dim → value, remembering what it has substituted: a model's records share most of
+    their sizes (one layer's output shape is the next one's input shape), so
+    :meth:`symcount.count.Count.subs` substitutes each distinct expression once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.memo: dict = {}
 
 
 def _freeze(value):
