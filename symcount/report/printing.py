@@ -21,6 +21,7 @@ Only formatting happens here.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 
@@ -219,11 +220,7 @@ class Printer:
     def terms(self, expr) -> list[tuple[str, Printed]]:
         """The top-level terms of a sum as ``(sign, printed magnitude)``: most dims
         first, the constant last, a positive term in front."""
-        args = list(sympy.Add.make_args(expr))
-        try:
-            args = list(expr.as_ordered_terms()) if isinstance(expr, sympy.Add) else args
-        except (TypeError, AttributeError):  # pragma: no cover - exotic terms keep SymPy's order
-            pass
+        args = list(_ordered_terms(expr))
         args.sort(key=lambda t: -len(t.free_symbols))
         positive = next((i for i, t in enumerate(args) if not t.could_extract_minus_sign()), 0)
         args.insert(0, args.pop(positive))
@@ -291,7 +288,7 @@ class Printer:
         return Printed(f"{b}{op}{self.wrap(exp, ATOM)}", POW, b.kind)
 
     def _floor(self, expr) -> Printed:
-        arg = sympy.together(expr.args[0])
+        arg = _together(expr.args[0])
         inner = self.print(arg)
         if self.style == "latex":
             left, right = ("\\lfloor", "\\rfloor") if isinstance(expr, sympy.floor) else ("\\lceil", "\\rceil")
@@ -451,3 +448,27 @@ def width(latex_text: str) -> float:
             total += 0 if c in " }&" else _OPERATORS.get(c, 0.8 if c.isupper() else 0.5)
             i += 1
     return total
+
+
+# A report prints the same sizes many times over (every layer shows its input and
+# output shapes, every derivation its rule's values): the costly SymPy steps of
+# printing — ordering a sum's terms, putting a floor's argument over one
+# denominator — are pure functions of the expression, so they are cached.
+
+
+@functools.lru_cache(maxsize=4096)
+def _ordered_terms(expr) -> tuple:
+    """A sum's terms in SymPy's printing order (``as_ordered_terms``); other
+    expressions as the one term they are."""
+    if isinstance(expr, sympy.Add):
+        try:
+            return tuple(expr.as_ordered_terms())
+        except (TypeError, AttributeError):  # pragma: no cover - exotic terms keep SymPy's order
+            pass
+    return sympy.Add.make_args(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _together(expr):
+    """``sympy.together(expr)``, cached."""
+    return sympy.together(expr)
