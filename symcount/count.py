@@ -105,8 +105,17 @@ class Count:
 
     # -- totals ------------------------------------------------------------------
 
+    def _cached(self, key, compute):
+        """A total computed once per count (counts are immutable; reports ask for the
+        same totals many times, and a sum over a deep model's records is not free)."""
+        cache = self.__dict__.setdefault("_totals", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
     def _total(self, attribute: str) -> Expr:
-        return _sum(getattr(r, attribute) * r.repeat for r in self.layers if r.counted)
+        return self._cached(attribute, lambda: _sum(getattr(r, attribute) * r.repeat
+                                                    for r in self.layers if r.counted))
 
     @property
     def total(self) -> Expr:
@@ -130,7 +139,7 @@ class Count:
     def macs(self) -> Expr:
         """Multiply-accumulates of one forward pass of one example (every call of a
         shared layer counts: its weights count once, its cost once per call)."""
-        return _sum(r.macs * r.repeat for r in self.layers)
+        return self._cached("macs", lambda: _sum(r.macs * r.repeat for r in self.layers))
 
     @property
     def flops(self) -> Expr:
@@ -150,13 +159,16 @@ class Count:
         """FLOPs of a forward pass (``training``: forward + backward) of ``batch_size``
         examples (an int or a dim); ``causal=True`` leaves out the masked half of causal
         attention's score and value products (what is computed is still the full square)."""
-        return batch_size * _sum(r.total_cost(training, causal) for r in self.layers)
+        per_example = self._cached(("cost", bool(training), bool(causal)),
+                                   lambda: _sum(r.total_cost(training, causal) for r in self.layers))
+        return batch_size * per_example
 
     @property
     def activations(self) -> Expr:
         """Output elements of every layer call, per example: what a training step keeps
         for the backward pass (an upper bound; in-place activations share storage)."""
-        return _sum(r.outputs * r.repeat for r in self.layers if not isinstance(r.layer, InputLayer))
+        return self._cached("activations", lambda: _sum(r.outputs * r.repeat for r in self.layers
+                                                        if not isinstance(r.layer, InputLayer)))
 
     def memory(self, dtype: str = "float32", optimizer: str = "adam", batch_size=1, training: bool = True):
         """Bytes for weights, gradients, optimizer states and activations (:class:`Memory`).

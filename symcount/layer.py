@@ -394,20 +394,20 @@ class LayerRecord:
     #: has none although later ones (after the block's trainable weights) do
     first_without_grad: bool = False
 
-    @property
+    @functools.cached_property
     def params(self) -> Expr:
         """Parameters of one occurrence: trainable and non-trainable weights."""
         return sympy.Add(*(w.size for w in self.weights if w.counts))
 
-    @property
+    @functools.cached_property
     def trainable(self) -> Expr:
         return sympy.Add(*(w.size for w in self.weights if w.counts and w.trainable))
 
-    @property
+    @functools.cached_property
     def non_trainable(self) -> Expr:
         return sympy.Add(*(w.size for w in self.weights if w.counts and not w.trainable))
 
-    @property
+    @functools.cached_property
     def buffers(self) -> Expr:
         return sympy.Add(*(w.size for w in self.weights if w.buffer))
 
@@ -416,7 +416,7 @@ class LayerRecord:
         """Whether backward computes a weight gradient (a trainable weight, tied or not)."""
         return any(w.trainable and not w.buffer for w in self.weights)
 
-    @property
+    @functools.cached_property
     def macs(self) -> Expr:
         """Multiply-accumulates of one occurrence's forward pass, per example."""
         return sympy.Add(*(p.macs for p in self.products))
@@ -446,7 +446,7 @@ class LayerRecord:
             total -= 2 * sympy.Add(*(p.backward(True, False, causal) for p in self.products))
         return total
 
-    @property
+    @functools.cached_property
     def outputs(self) -> Expr:
         """Output elements per example."""
         return product([s for s in self.output_shape[1:] if s is not None])
