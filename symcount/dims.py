@@ -329,7 +329,13 @@ def _greater(expr, k):
 
 def divisible(numer: Expr, denom: Expr) -> sympy.Basic:
     """``numer`` divisible by ``denom``: ``true``, ``false``, or ``Eq(Mod(numer, denom), 0)``."""
-    rem = sympy.Mod(numer, denom)
+    if isinstance(numer, sympy.Symbol) and isinstance(denom, sympy.Symbol) and numer != denom \
+            and _is_dim(numer) and _is_dim(denom):
+        # SymPy leaves Mod of two different dims as it is, after asking the assumptions
+        # system much about them (a head count dividing a width: every attention layer)
+        rem = sympy.Mod(numer, denom, evaluate=False)
+    else:
+        rem = sympy.Mod(numer, denom)
     if rem.is_number:
         return sympy.true if rem == 0 else sympy.false
     coeff, rest = rem.as_coeff_Mul()
