@@ -136,7 +136,8 @@ class Recorded(_Model):
             emitter.emit(call.layer, call.shape, call.path, call.repeat, call.grad)
         count = emitter.count(self.ties)
         if self.exact == "parameters":  # shapes were placeholders: no costs, no shapes to report
-            layers = tuple(replace(r, products=(), conditions=()) for r in count.layers)
+            layers = tuple(replace(r, products=(), conditions=(), input_shape=(), output_shape=())
+                           for r in count.layers)
             count = replace(count, layers=layers)
         return count
 

@@ -93,4 +93,3 @@ def derive(symbols) -> None:
             name = symbols.field("hidden_size") or symbols.field("n_embd")
             if name is not None:
                 symbols.derive(4 * symbols.values[name], 4 * symbols.symbol(name))
-                symbols.used.discard(name)

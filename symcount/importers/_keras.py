@@ -51,8 +51,9 @@ def from_keras(model_or_path, dims=None, *, name: str | None = None):
     source, data = _read(model_or_path)
     symbols = Symbols.parse(dims, source=f"{source}: dims")
     model = _Builder(source, symbols).model(data, name)
-    model.values = symbols.values_of_used()
+    model.values = {d.name: symbols.values[d.name] for d in model.count().dims if d.name in symbols.values}
     model.exact = "graph"
+    model.notes = []
     return model
 
 
@@ -201,10 +202,13 @@ class _Builder:
 
         if not isinstance(shape, list) or len(shape) < 2:
             raise self.error(where, f"an input needs batch_shape [batch, sizes…]. Received: {shape!r}")
-        sizes = [self._size(s, f"{where} input shape") for s in shape[1:]]
-        if any(s is None for s in sizes):
+        if any(s is None for s in shape[1:]):
             raise self.error(where, f"an input size is unknown (None): symcount needs every size but the batch. "
                                     f"Received: batch_shape={shape!r}")
+        for s in shape[1:]:
+            if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+                raise self.error(where, f"an input size must be a positive integer. Received: batch_shape={shape!r}")
+        sizes = self.symbols.shape(shape[1:], f"{where} input shape")
         try:
             return Input(tuple(sizes), name=self._name(name, None) if name else None)
         except SymcountError as exc:

@@ -11,7 +11,9 @@ that dim. Where two dims share a value, provenance decides:
 - a dim naming an input axis (``seq_len``) is a shape, not a constructor argument:
   an argument matching it and a config field is the field;
 - a repetition count (``len(ModuleList)``) prefers a dim named like a depth
-  (``n_layer``, ``num_hidden_layers``, ``depth``).
+  (``n_layer``, ``num_hidden_layers``, ``depth``);
+- in an input shape, a value that several dims share and that occurs once per dim
+  takes them in the order they were given (``H=224, W=224``: ``(H, W, 3)``).
 
 What stays ambiguous is reported (one warning per value) and kept as the number, so
 the count is right and the formula says less. Expressions a config implies
@@ -62,9 +64,9 @@ class Symbols:
         self.derived: list[tuple[int, sympy.Expr]] = []
         self.axes: set[str] = set()
         self.configs: list = []
+        self.config_fields: set[str] = set()
         self.source = source
         self._warned: set = set()
-        self.used: set[str] = set()
 
     # -- construction ------------------------------------------------------------------
 
@@ -81,6 +83,7 @@ class Symbols:
             if is_config(item):
                 values, aliases = _config_values(item)
                 symbols.values.update(values)
+                symbols.config_fields.update(values)
                 symbols.aliases.update(aliases)
                 symbols.configs.append(item)
                 continue
@@ -95,10 +98,10 @@ class Symbols:
                     raise ArgumentError(f"{source}: the value of {name} must be a positive integer"
                                         f"{' or an attribute path' if resolve else ''}. Received: {name}={value!r}")
                 symbols.values[name] = value
+                symbols.config_fields.discard(name)
         return symbols
 
     def symbol(self, name: str) -> sympy.Symbol:
-        self.used.add(name)
         return dim(name)
 
     def field(self, hint: str) -> str | None:
@@ -120,7 +123,9 @@ class Symbols:
     # -- matching --------------------------------------------------------------------------
 
     def candidates(self, value: int) -> list[str]:
-        return [n for n, v in self.values.items() if v == value]
+        """The dims with this value. A config field of value 1 (``pretraining_tp``) is a
+        dim only by provenance: 1 is every unit axis."""
+        return [n for n, v in self.values.items() if v == value and not (v == 1 and n in self.config_fields)]
 
     def size(self, value, where: str = "", hint: str | None = None, quiet: bool = False):
         """``value`` as a dim (or derived expression) when exactly one matches, else as it
@@ -143,9 +148,7 @@ class Symbols:
             return value
         derived = {expr for v, expr in self.derived if v == value}
         if len(derived) == 1:
-            expr = derived.pop()
-            self.used.update(s.name for s in expr.free_symbols)
-            return expr
+            return derived.pop()
         return value
 
     def sizes(self, values, where: str = "", hint=None):
@@ -153,6 +156,21 @@ class Symbols:
         if isinstance(values, (list, tuple)):
             return tuple(self.size(v, where, hint) for v in values)
         return self.size(values, where, hint)
+
+    def shape(self, values, where: str = "") -> list:
+        """The sizes of an input shape. A value that several dims share and that occurs as
+        many times as there are such dims takes them in the order the dims were given
+        (``H=224, W=224`` on ``(224, 224, 3)``: ``(H, W, 3)``); otherwise as :meth:`size`."""
+        taken: dict = {}
+        out = []
+        for value in values:
+            names = self.candidates(value) if isinstance(value, int) and not isinstance(value, bool) else []
+            if len(names) > 1 and sum(1 for v in values if v == value) == len(names):
+                k = taken[value] = taken.get(value, -1) + 1
+                out.append(self.symbol(names[k]))
+            else:
+                out.append(self.size(value, where))
+        return out
 
     def repeat(self, n: int, where: str = ""):
         """A repetition count as a dim, preferring depth-like names; None when no dim has it."""
@@ -173,7 +191,3 @@ class Symbols:
         self._warned.add(key)
         warn(f"symcount: {value} ({where}) is the value of several dims: {', '.join(names)}; it is kept as "
              f"the number. Give the dims distinct values or leave one out to make it a dim.")
-
-    def values_of_used(self) -> dict[str, int]:
-        """The values of the dims the imported model uses (for ``subs``)."""
-        return {n: self.values[n] for n in sorted(self.used) if n in self.values}

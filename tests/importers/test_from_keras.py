@@ -265,3 +265,11 @@ def test_symbolic_dims_are_dims():
     model = sc.from_keras(data, dims={"n_in": 5, "units": 3})
     assert sympy.expand(model.count().total - (sc.dim("n_in") + 1) * sc.dim("units")) == 0
     assert model.values == {"n_in": 5, "units": 3}
+
+
+def test_dims_sharing_a_value_take_the_input_axes_in_order(saved):
+    folder, _ = saved
+    count = sc.from_keras(folder / "seed_cnn.json", dims={"H": 64, "W": 64}).count()
+    H, W = sc.dims("H W")
+    assert count.layers[0].input_shape == (None, H, W, 3)
+    assert count.layers[0].output_shape == (None, H, W, 32)

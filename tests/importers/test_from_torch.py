@@ -119,6 +119,23 @@ def test_bert_total_and_closed_form(tmp_path):
     assert sympy.expand(count.macs - zoo.macs) == 0
 
 
+def test_llama_grouped_query_attention_is_the_zoo_formula():
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(hidden_size=64, intermediate_size=176, num_hidden_layers=3, num_attention_heads=4,
+                                      num_key_value_heads=2, vocab_size=100, max_position_embeddings=128)
+    with torch.device("meta"):
+        llama = transformers.LlamaForCausalLM(config)
+    model = sc.from_torch(llama, input_shape=("seq_len",), dims=[config, {"seq_len": 16}])
+    assert at_values(model) == numel(llama)
+    count = model.count()
+    assert "pretraining_tp" not in {d.name for d in count.dims}  # a config field of value 1 is no unit axis
+    # the module was built with config.head_dim: the zoo's default head_dim is hidden_size / num_attention_heads
+    head_dim = sc.dim("hidden_size") / sc.dim("num_attention_heads")
+    zoo = sc.zoo.symbolic("transformers:LlamaForCausalLM")
+    assert sympy.simplify(zoo.total - count.total.subs(sc.dim("head_dim"), head_dim)) == 0
+    assert sympy.simplify(zoo.macs - count.macs.subs(sc.dim("head_dim"), head_dim)) == 0
+
+
 # ---------------------------------------------------------------------------
 # A user's own module
 # ---------------------------------------------------------------------------
@@ -285,3 +302,63 @@ def test_reports_render_an_imported_model():
         warnings.simplefilter("ignore", SymcountImportWarning)
         count = sc.from_torch(net, input_shape=(16,)).count()
     assert "Scale" in count.summary() and "Scale" in count.markdown() and count.latex()
+
+
+class Branchy(nn.Module):
+    """A forward torch.fx cannot trace (a branch on the input's size): recorded instead.
+    ``direct``: the second convolution takes the first one's output tensor itself (through
+    a ReLU module); otherwise through ``torch.relu``, a new tensor."""
+
+    def __init__(self, direct):
+        super().__init__()
+        self.direct = direct
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        if x.shape[-1] > 1:
+            x = self.conv(x)
+        x = self.relu(x) if self.direct else torch.relu(x)
+        return self.fc(self.conv2(x).mean((2, 3)))
+
+
+def test_untraceable_forward_is_recorded_with_numbers_where_strides_hide_the_rule():
+    net = Branchy(direct=False)
+    with pytest.warns(SymcountImportWarning, match=r"depend on H .* numbers at H=32"):
+        model = sc.from_torch(net, input_shape=(3, "H", "H"), dims={"H": 32})
+    assert model.exact == "shapes" and "not traced as a graph" in model.notes[0]
+    count = model.count()
+    assert count.total == numel(net) == 898
+    conv, conv2 = (next(r for r in count.layers if r.name == n) for n in ("conv", "conv2"))
+    H = sc.dim("H")
+    assert conv.input_shape == (None, 3, H, H)  # the input axis itself follows H
+    assert conv.output_shape == (None, 8, sympy.floor((H - 1) / 2) + 1, sympy.floor((H - 1) / 2) + 1)  # its rule
+    assert conv2.input_shape == (None, 8, 16, 16)  # recorded after a stride: the numbers at H = 32
+    assert count.subs(model.values).macs == flop_counter_macs(net, torch.zeros(1, 3, 32, 32))
+
+
+def test_recorded_modules_fed_one_anothers_tensors_keep_symbolic_shapes():
+    net = Branchy(direct=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SymcountImportWarning)
+        model = sc.from_torch(net, input_shape=(3, "H", "H"), dims={"H": 32})
+    count = model.count()
+    half = sympy.floor((sc.dim("H") - 1) / 2) + 1
+    assert next(r for r in count.layers if r.name == "conv2").input_shape == (None, 8, half, half)
+    for H in (32, 45):
+        assert count.subs(H=H).macs == flop_counter_macs(net, torch.zeros(1, 3, H, H))
+
+
+def test_time_major_module_fed_batch_first_falls_back_to_parameters():
+    net = nn.LSTM(4, 6)  # time-major: the batch-first example cannot be recorded for it
+    with pytest.warns(SymcountImportWarning, match="only the parameters are imported"):
+        model = sc.from_torch(net, input_shape=(5, 4))
+    assert model.exact == "parameters" and model.count().total == numel(net)
+
+
+def test_numbers_in_input_shape_stay_numbers():
+    model = sc.from_torch(nn.Linear(8, 4), input_shape=(8,), dims={"d": 8})
+    assert model.count().layers[0].input_shape == (None, 8)
+    assert model.count().layers[-1].weights[0].shape == (4, sc.dim("d"))
