@@ -150,6 +150,13 @@ def _floor(arg: Expr) -> Expr:
     return sympy.Add(*whole, sympy.floor(sympy.Add(*fractional, number), evaluate=False))
 
 
+def _dim_at_least(d: sympy.Symbol, bound: Integer) -> sympy.Basic:
+    """``d >= bound`` for a dim ``d`` as SymPy evaluates it — true for ``bound <= 1``,
+    else the relation as it stands — without asking the assumptions system (the most
+    common condition: every output size is at least 1)."""
+    return sympy.true if bound <= 1 else sympy.GreaterThan(d, bound, evaluate=False)
+
+
 def _is_dim(symbol) -> bool:
     known = _DIM_SYMBOLS.get(symbol)
     if known is None:
@@ -292,7 +299,7 @@ def at_least(expr: Expr, k) -> sympy.Basic:
             expr, k = sympy.expand(denom * (expr - k)), Integer(0)
             continue
         if bound is not None and term.is_Symbol:
-            return term >= bound
+            return _dim_at_least(term, bound) if _is_dim(term) else term >= bound
         return expr >= k
     return expr >= k
 

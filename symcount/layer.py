@@ -42,7 +42,7 @@ class Weight:
     buffer: bool = False
     tied_to: str | None = None
 
-    @property
+    @functools.cached_property
     def size(self) -> Expr:
         return product(self.shape)
 
