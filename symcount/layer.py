@@ -353,6 +353,10 @@ def build(layer: Layer, shape: Shape) -> Built:
         if (c := _checked(at_least(size, 1), needed, layer, shape)) is not None:
             conditions.append(c)
     weights = tuple(layer.weights(shape))
+    # each weight's size now, next to the layer's products (often the same expressions,
+    # d_in·d_out): SymPy's cache then serves both, however deep the model
+    for weight in weights:
+        weight.size  # noqa: B018 (a cached property, computed here)
     products = tuple(layer.products(shape))
     return Built(weights, out, products, tuple(conditions))
 
