@@ -62,6 +62,12 @@ def _llama_rms_norm(m, size, name):
     return LlamaRMSNorm(size(m.weight.shape[0], hint="hidden_size"), eps=m.variance_epsilon, name=name)
 
 
+def _t5_layer_norm(m, size, name):
+    from ..zoo.transformers._layers import T5LayerNorm
+
+    return T5LayerNorm(size(m.weight.shape[0], hint="d_model"), eps=m.variance_epsilon, name=name)
+
+
 def _sequence(width):
     return lambda m: (None, 1, width(m))
 
@@ -73,6 +79,7 @@ MODULES: dict[str, Mapping] = {
     "LlamaAttention": Mapping(_llama_attention, _sequence(lambda m: m.q_proj.in_features)),
     "LlamaMLP": Mapping(_llama_mlp, _sequence(lambda m: m.gate_proj.in_features)),
     "LlamaRMSNorm": Mapping(_llama_rms_norm, _sequence(lambda m: m.weight.shape[0])),
+    "T5LayerNorm": Mapping(_t5_layer_norm, _sequence(lambda m: m.weight.shape[0])),
 }
 
 

@@ -34,7 +34,7 @@ from ..errors import ArgumentError, SymcountError
 from ..graph import Model, Tensor
 from ..layer import Layer, build
 from . import _hf
-from ._common import Call, Opaque, Recorded, warn
+from ._common import Call, Frozen, Opaque, Recorded, warn
 from ._symbols import Symbols
 from ._torch_modules import _NotMapped, mapping_of
 
@@ -193,6 +193,8 @@ class _Importer:
             layer = mapping.make(m, _numeric, None)
             if layer is None:
                 return "is configured in a way symcount does not model"
+            if not any(True for _ in m.parameters()):
+                return None  # nothing to miscount; its shapes are checked where it is called
             built = build(layer, mapping.probe(m))
         except (_NotMapped, SymcountError, AttributeError, TypeError) as exc:
             return f"cannot be mapped ({exc})"
@@ -227,22 +229,17 @@ class _Importer:
             layer = kind.mapping.make(m, self.sizer(f"{display} ({type(m).__name__})"), display)
             params = list(m.parameters())
             if params and not any(p.requires_grad for p in params):
-                from ._common import Frozen
-
                 layer = Frozen(layer)
-        elif kind.kind in ("opaque", "whole"):
-            layer = Opaque(type(m).__name__, kind.params, output=None, name=display)
-            if outputs:
-                layer = _OpaqueRecorded(type(m).__name__, kind.params, outputs=outputs, name=display)
-        else:
-            layer = _OpaqueRecorded(type(m).__name__, (), outputs=outputs or (), name=display)
+        else:  # opaque: its own parameters (none for an unknown weightless module), the outputs it was seen to give
+            layer = _OpaqueRecorded(type(m).__name__, kind.params, outputs=outputs or (), name=display)
         self.layers[key] = layer
         return layer
 
     def unnamed_key(self, m):
         kind = self.kind(m)
         if kind.kind == "leaf":
-            return _layer_key(kind.mapping.make(m, self.sizer(""), None))
+            where = f"{self.qualnames.get(id(m), '') or 'the model'} ({type(m).__name__})"
+            return _layer_key(kind.mapping.make(m, self.sizer(where), None))
         return (kind.kind, type(m).__name__, kind.params)
 
     # -- the three modes -------------------------------------------------------------------

@@ -155,7 +155,9 @@ class _Recorder:
         produced: dict = {}  # a recorded output tensor (by id) → its symbolic shape
         for i, (module, in_shapes, out_shape, grad, in_ids, out_id) in enumerate(base):
             kind = importer.kind(module)
-            unnamed = kind.mapping.make(module, importer.sizer(""), None) if kind.kind == "leaf" else None
+            qual = importer.qualnames.get(id(module), "") or type(module).__name__
+            where = f"{qual} ({type(module).__name__})"
+            unnamed = kind.mapping.make(module, importer.sizer(where), None) if kind.kind == "leaf" else None
             own = _own_args(unnamed, symbols.values) if unnamed is not None else {}
             shapes = tuple(produced.get(in_ids[k]) or tuple(sym(i, ("in", k), a, v, own) for a, v in enumerate(s))
                            for k, s in enumerate(in_shapes))
@@ -167,7 +169,6 @@ class _Recorder:
             follows = out if unnamed is None else self._output(unnamed, shape, out_shape)
             if out_id is not None and follows is not None:
                 produced[out_id] = follows
-            qual = importer.qualnames.get(id(module), "") or type(module).__name__
             entries.append(_Entry(module, qual, shape, out, grad, order=i))
         for axis in sorted(nonlinear):
             warn(f"from_torch: {importer.name}: some recorded sizes depend on {axis} in a way the forward pass "

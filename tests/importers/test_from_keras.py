@@ -62,9 +62,19 @@ def nested(keras):
     return keras.Model(a, head(layers.Dense(3)(features)), name="outer")
 
 
+def two_inputs(keras):
+    """Two inputs through one shared Dense (its weights count once), concatenated; two outputs."""
+    layers = keras.layers
+    a, b = keras.Input((12,), name="left"), keras.Input((12,), name="right")
+    shared = layers.Dense(6, name="shared")
+    joined = layers.Concatenate()([shared(a), shared(b)])
+    return keras.Model([a, b], [layers.Dense(2)(joined), layers.Dense(1)(joined)], name="siamese")
+
+
 def facts(model) -> dict:
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-    return {"total": model.count_params(), "trainable": trainable, "output_shape": list(model.output_shape)}
+    shape = model.output_shape[-1] if isinstance(model.output_shape, list) else model.output_shape
+    return {"total": model.count_params(), "trainable": trainable, "output_shape": list(shape)}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +83,7 @@ def saved(tmp_path_factory):
     keras = pytest.importorskip("keras")
     folder = tmp_path_factory.mktemp("keras_models")
     numbers = {}
-    for make in (seed_cnn, residual_block, nested):
+    for make in (seed_cnn, residual_block, nested, two_inputs):
         model = make(keras)
         model.save(folder / f"{model.name}.keras")
         (folder / f"{model.name}.json").write_text(model.to_json(), encoding="utf-8")
@@ -88,7 +98,7 @@ import symcount as sc
 
 folder = sys.argv[1]
 out = {}
-for name in ("seed_cnn", "resblock", "outer"):
+for name in ("seed_cnn", "resblock", "outer", "siamese"):
     for ext in ("keras", "json"):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -104,6 +114,7 @@ out["dims"] = {"total": str(count.total), "output_shape": [str(s) for s in count
                "at_values": int(count.subs(model.values).total),
                "at_96_7": [int(count.subs(H=96, classes=7).total), int(count.subs(H=96, classes=7).trainable)]}
 out["keras imported"] = "keras" in sys.modules
+out["torch imported"] = "torch" in sys.modules
 print(json.dumps(out))
 """
 
@@ -123,9 +134,10 @@ pytestmark = pytest.mark.oracle
 
 def test_files_are_imported_without_keras(imported):
     assert imported["keras imported"] is False
+    assert imported["torch imported"] is False  # nor its backend
 
 
-@pytest.mark.parametrize("name", ["seed_cnn", "resblock", "outer"])
+@pytest.mark.parametrize("name", ["seed_cnn", "resblock", "outer", "siamese"])
 @pytest.mark.parametrize("ext", ["keras", "json"])
 def test_imported_counts_and_shapes_are_keras_own(saved, imported, name, ext):
     _, numbers = saved

@@ -362,3 +362,67 @@ def test_numbers_in_input_shape_stay_numbers():
     model = sc.from_torch(nn.Linear(8, 4), input_shape=(8,), dims={"d": 8})
     assert model.count().layers[0].input_shape == (None, 8)
     assert model.count().layers[-1].weights[0].shape == (4, sc.dim("d"))
+
+
+class RootParameter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pos = nn.Parameter(torch.zeros(1, 10, 16))
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc(x + self.pos)
+
+
+class Heads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.heads = nn.ModuleDict({"a": nn.Linear(8, 2), "b": nn.Linear(8, 3)})
+
+    def forward(self, x, scale: float = 1.0):
+        return torch.cat([self.heads["a"](x), self.heads["b"](x)], dim=-1) * scale
+
+
+class Buffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mask", torch.ones(8))
+
+    def forward(self, x):
+        return x * self.mask
+
+
+def _assorted(name):
+    transformers = pytest.importorskip("transformers") if name in ("vit", "t5") else None
+    if name == "vit":
+        config = transformers.ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                        intermediate_size=64, image_size=32, patch_size=8)
+        with torch.device("meta"):
+            return transformers.ViTModel(config), (3, 32, 32), {}
+    if name == "t5":
+        config = transformers.T5Config(d_model=32, d_ff=64, num_layers=2, num_heads=4, d_kv=8, vocab_size=50)
+        with torch.device("meta"):
+            return transformers.T5EncoderModel(config), (9,), {"dtype": torch.long}
+    return {
+        "root parameter": (RootParameter(), (10, 16), {}),
+        "module dict and keyword argument": (Heads(), (8,), {}),
+        "buffer": (nn.Sequential(nn.Linear(4, 8), Buffer(), nn.Linear(8, 1)), (4,), {}),
+        "unflatten and GRU": (nn.Sequential(nn.Linear(12, 24), nn.Unflatten(1, (2, 12)),
+                                            nn.GRU(12, 5, batch_first=True)), (12,), {}),
+        "nn.Transformer": (nn.Transformer(32, 4, 2, 2, 64, batch_first=True), [(7, 32), (5, 32)], {}),
+        "conv1d": (nn.Sequential(nn.Conv1d(4, 8, 3, padding="same"), nn.BatchNorm1d(8), nn.AdaptiveMaxPool1d(1),
+                                 nn.Flatten(), nn.Linear(8, 2)), (4, 20), {}),
+        "transposed conv": (nn.Sequential(nn.ConvTranspose2d(3, 4, 2, stride=2), nn.GroupNorm(2, 4), nn.SiLU(),
+                                          nn.InstanceNorm2d(4, affine=True)), (3, 8, 8), {}),
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["root parameter", "module dict and keyword argument", "buffer", "unflatten and GRU",
+                                  "nn.Transformer", "conv1d", "transposed conv", "vit", "t5"])
+def test_assorted_modules_count_their_parameters(name):
+    module, shape, options = _assorted(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SymcountImportWarning)  # ViT's embeddings, T5's layer norm: opaque
+        for input_shape in (None, shape):
+            model = sc.from_torch(module, input_shape=input_shape, **options)
+            assert model.count().total == numel(module), (name, model.exact, model.notes)
