@@ -407,6 +407,10 @@ def machine() -> list[str]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "symcount"], cwd=ROOT,
+                                 capture_output=True, text=True).stdout.strip()
+        if commit and changed:
+            commit += " with uncommitted changes to symcount/"
     except OSError:
         commit = ""
     return [f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} logical CPUs",
