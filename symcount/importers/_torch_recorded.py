@@ -95,7 +95,7 @@ class _Recorder:
         state.update({n: _meta_like(torch, t) for n, t in root.named_buffers()})
         modes = {m: m.training for m in root.modules()}
         try:
-            root.eval()
+            root.train(False)  # inference mode (Module.eval), no dropout
             torch.func.functional_call(root, state, tuple(examples), strict=False, tie_weights=True)
         except Exception as exc:  # noqa: BLE001 - reported by the caller
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
