@@ -1,27 +1,31 @@
-"""The zoo's VGG, ResNet and MobileNet entries against keras.applications (Keras 3, torch backend).
+"""The zoo's Keras entries against keras.applications (Keras 3, torch backend).
 
-For each entry at its default configuration and at others (classes, include_top with
-each pooling, input sizes of both parities, alpha, depth_multiplier), the symbolic
-closed form substituted (``symcount.zoo.get``) must equal what Keras builds: the total,
-trainable and non-trainable counts, the output shape, and layer by layer the name,
-parameter count, output shape and named weights; for some configurations, the forward
-FLOPs torch's FlopCounterMode counts when Keras's model runs. Keras is the independent
-source: ``keras.applications.X(weights=None, …)`` built on the ``meta`` device (shapes
-only, no random initialization) and read through its own API.
+For each entry — VGG, ResNet and ResNetV2, MobileNet and MobileNetV2, DenseNet,
+InceptionV3, Xception, EfficientNetB0…B7 — at its default configuration and at others
+(classes, include_top with each pooling, input sizes of both parities and non-square,
+alpha, depth_multiplier), the symbolic closed form substituted (``symcount.zoo.get``) must
+equal what Keras builds: the total, trainable and non-trainable counts, the output shape,
+and layer by layer the name, parameter count, output shape and named weights; for some
+configurations, the forward FLOPs torch's FlopCounterMode counts when Keras's model runs.
+Keras is the independent source (tests/zoo/keras_applications.py).
 """
 
 from __future__ import annotations
 
+import math
+
 import pytest
+import sympy
 
 import symcount.zoo as zoo
 from symcount.errors import ArgumentError, SubstitutionError
 
-from .keras_applications import case_id, keras_application, keras_case, symcount_facts
+from .keras_applications import DIMS, case_id, keras_application, keras_case, symcount_facts
 
 pytestmark = pytest.mark.oracle
 
-# (entry, arguments); each entry at its default configuration and at least two others
+# (entry, arguments): each entry at its default configuration and at least two others;
+# the include_top=True configurations of an entry share one symbolic build
 CASES = [
     ("VGG16", {}),
     ("VGG16", {"classes": 10, "H": 48, "W": 80}),
@@ -56,8 +60,46 @@ CASES = [
     ("MobileNetV2", {"alpha": 1.3, "classes": 10, "H": 160, "W": 160}),
     ("MobileNetV2", {"alpha": 1.4, "include_top": False, "H": 101, "W": 66}),
     ("MobileNetV2", {"alpha": 0.75, "classes": 17, "H": 33, "W": 50}),
+    ("DenseNet121", {}),
+    ("DenseNet121", {"classes": 10, "H": 97, "W": 61}),
+    ("DenseNet121", {"include_top": False, "pooling": "avg", "H": 64, "W": 80}),
+    ("DenseNet169", {}),
+    ("DenseNet169", {"classes": 5, "H": 32, "W": 48}),
+    ("DenseNet169", {"include_top": False, "pooling": "max", "H": 33, "W": 33}),
+    ("DenseNet201", {}),
+    ("DenseNet201", {"classes": 3, "H": 130, "W": 130}),
+    ("DenseNet201", {"include_top": False, "H": 45, "W": 57}),
+    ("InceptionV3", {}),
+    ("InceptionV3", {"classes": 10, "H": 75, "W": 75}),
+    ("InceptionV3", {"include_top": False, "pooling": "avg", "H": 139, "W": 100}),
+    ("Xception", {}),
+    ("Xception", {"classes": 7, "H": 71, "W": 100}),
+    ("Xception", {"include_top": False, "pooling": "max", "H": 150, "W": 151}),
+    ("EfficientNetB0", {}),
+    ("EfficientNetB0", {"classes": 10, "H": 33, "W": 47}),
+    ("EfficientNetB0", {"include_top": False, "pooling": "avg", "H": 64, "W": 97}),
+    ("EfficientNetB1", {}),
+    ("EfficientNetB1", {"classes": 2, "H": 32, "W": 65}),
+    ("EfficientNetB1", {"include_top": False, "pooling": "max", "H": 95, "W": 40}),
+    ("EfficientNetB2", {}),
+    ("EfficientNetB2", {"classes": 100, "H": 63, "W": 63}),
+    ("EfficientNetB2", {"include_top": False, "H": 50, "W": 77}),
+    ("EfficientNetB3", {}),
+    ("EfficientNetB3", {"classes": 10, "H": 41, "W": 32}),
+    ("EfficientNetB3", {"include_top": False, "pooling": "avg", "H": 99, "W": 99}),
+    ("EfficientNetB4", {}),
+    ("EfficientNetB4", {"classes": 10, "H": 57, "W": 33}),
+    ("EfficientNetB4", {"include_top": False, "pooling": "max", "H": 32, "W": 32}),
+    ("EfficientNetB5", {}),
+    ("EfficientNetB5", {"classes": 10, "H": 64, "W": 35}),
+    ("EfficientNetB5", {"include_top": False, "H": 33, "W": 47}),
+    ("EfficientNetB6", {}),
+    ("EfficientNetB6", {"classes": 10, "H": 49, "W": 64}),
+    ("EfficientNetB6", {"include_top": False, "pooling": "avg", "H": 37, "W": 32}),
+    ("EfficientNetB7", {}),
+    ("EfficientNetB7", {"classes": 10, "H": 32, "W": 33}),
+    ("EfficientNetB7", {"include_top": False, "pooling": "max", "H": 45, "W": 64}),
 ]
-
 
 #: configurations whose forward FLOPs are also compared (a forward pass costs about a build)
 FLOP_CASES = [
@@ -66,6 +108,11 @@ FLOP_CASES = [
     ("ResNet50V2", {"classes": 10, "H": 160, "W": 160}),
     ("MobileNet", {"alpha": 0.75, "depth_multiplier": 2, "include_top": False, "pooling": "avg", "H": 97, "W": 62}),
     ("MobileNetV2", {"alpha": 1.4, "include_top": False, "H": 101, "W": 66}),
+    ("DenseNet121", {"classes": 10, "H": 97, "W": 61}),
+    ("InceptionV3", {"include_top": False, "pooling": "avg", "H": 139, "W": 100}),
+    ("Xception", {"classes": 7, "H": 71, "W": 100}),
+    ("EfficientNetB0", {"classes": 10, "H": 33, "W": 47}),
+    ("EfficientNetB3", {"include_top": False, "pooling": "avg", "H": 99, "W": 99}),
 ]
 
 
@@ -119,7 +166,7 @@ def test_resnet50_stage_totals_equal_keras_layers_by_prefix():
 
 
 @pytest.mark.parametrize("name", ["ResNet101", "MobileNetV2", "VGG19"])
-def test_smallest_input_is_keras_min_size(name):
+def test_smallest_input_is_32_for_both_axes(name):
     """The closed form holds for H, W >= 32: Keras rejects 31 (and builds 32, in CASES)."""
     count = zoo.symbolic(f"keras:{name}", include_top=False)
     assert sorted(str(c) for c in count.conditions) == ["H >= 32", "W >= 32"]
@@ -153,7 +200,8 @@ def test_mobilenet_v2_correct_pad_follows_parity(H):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["VGG19", "ResNet101V2", "MobileNet"])
+@pytest.mark.parametrize("name", ["VGG19", "ResNet101V2", "MobileNet", "DenseNet121", "InceptionV3",
+                                  "EfficientNetB0"])
 def test_unknown_pooling_is_an_error(name):
     """Keras silently ignores an unknown pooling; symcount names it."""
     with pytest.raises(ArgumentError, match="pooling must be None, 'avg' or 'max'. Received: pooling='mean'"):
@@ -165,6 +213,59 @@ def test_alpha_must_be_positive():
         zoo.get("keras:MobileNetV2", alpha=0)
 
 
-def test_classes_is_no_dim_without_the_top():
-    count = zoo.symbolic("keras:ResNet50", include_top=False, pooling="avg")
+@pytest.mark.parametrize("name", ["ResNet50", "Xception"])
+def test_classes_is_no_dim_without_the_top(name):
+    count = zoo.symbolic(f"keras:{name}", include_top=False, pooling="avg")
     assert sorted(d.name for d in count.dims) == ["H", "W"]
+
+
+# ---------------------------------------------------------------------------
+# Closed forms, by hand
+# ---------------------------------------------------------------------------
+
+
+def test_densenet_closed_forms_are_linear_in_classes_with_the_final_channels():
+    """The classifier reads 1024 (121), 1664 (169) and 1920 (201) channels: 64 + 32 · blocks,
+    halved by each transition (Huang et al., Table 1)."""
+    for name, channels in (("DenseNet121", 1024), ("DenseNet169", 1664), ("DenseNet201", 1920)):
+        total = zoo.symbolic(f"keras:{name}").total
+        classes = next(s for s in total.free_symbols if s.name == "classes")
+        assert sympy.Poly(total, classes).coeffs()[0] == channels + 1
+
+
+@pytest.mark.parametrize("name, stem_filters, top_filters", [("EfficientNetB0", 32, 1280), ("EfficientNetB7", 64, 2560)])
+def test_efficientnet_final_size_is_ceiling_of_a_32nd(name, stem_filters, top_filters):
+    """Five strided stages, each ``correct_pad`` then a ``valid`` 3×3 or 5×5 convolution with
+    stride 2, map ``n`` to ``ceil(n/2)``: the feature map is ``ceil(H/32) × ceil(W/32)``.
+    The stem has ``round_filters(32)`` channels, the top ``round_filters(1280)``."""
+    count = zoo.symbolic(f"keras:{name}", include_top=False)
+    shape = count.layers[-1].output_shape
+    H, W = (next(s for s in count.dims if s.name == n) for n in DIMS)
+    assert shape[-1] == top_filters
+    stem = next(r for r in count.layers if r.name == "stem_conv")
+    assert stem.output_shape[-1] == stem_filters
+    for h in range(1, 130):
+        assert shape[1].subs(H, h) == math.ceil(h / 32)
+        assert shape[2].subs(W, h) == math.ceil(h / 32)
+
+
+def test_efficientnet_non_trainable_total_is_odd():
+    """The Normalization layer's count is one scalar: 2 · 3 + 1 non-trainable weights beside
+    the batch normalizations' moving statistics (4 · C each, even)."""
+    count = zoo.get("keras:EfficientNetB0")
+    normalization = next(r for r in count.layers if r.type == "Normalization")
+    assert int(normalization.non_trainable) == 7
+    assert int(count.non_trainable) % 2 == 1
+
+
+@pytest.mark.parametrize("name, min_size", [("DenseNet121", 32), ("InceptionV3", 75), ("Xception", 71),
+                                            ("EfficientNetB0", 32)])
+def test_smallest_input_is_keras_min_size(name, min_size):
+    """The closed form holds for H, W >= Keras's ``min_size`` (``obtain_input_shape``); one
+    pixel less, both reject (the smallest sizes themselves are among the cases above)."""
+    count = zoo.symbolic(f"keras:{name}", include_top=False)
+    assert sorted(str(c) for c in count.conditions) == [f"H >= {min_size}", f"W >= {min_size}"]
+    with pytest.raises(ValueError, match=f"at least {min_size}x{min_size}"):
+        keras_application(name, {"include_top": False, "W": min_size - 1})
+    with pytest.raises(SubstitutionError, match=f"W >= {min_size}"):
+        zoo.get(f"keras:{name}", include_top=False, W=min_size - 1)
