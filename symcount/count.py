@@ -102,6 +102,14 @@ class Count:
     dims: tuple[sympy.Symbol, ...]
     values: dict = field(default_factory=dict)
     symbolic: "Count | None" = None
+    #: operators an imported model ran that symcount could not count
+    #: (:class:`symcount.importers.recorder.Uncounted`: operator, module path, calls)
+    uncounted: tuple = ()
+    #: which quantities are exact: ``{"params": True, "flops": True, …}``; a model written
+    #: with symcount's layers is exact in all
+    exactness: tuple = ()
+    #: parameters one token uses (a mixture of experts' top-k experts), when not all
+    active: Expr | None = None
 
     # -- totals ------------------------------------------------------------------
 
@@ -121,6 +129,19 @@ class Count:
     def total(self) -> Expr:
         """All parameters: Keras's ``count_params()``; torch's ``sum(p.numel())``."""
         return self._total("params")
+
+    @property
+    def active_params(self) -> Expr:
+        """Parameters one example's token uses: the shared weights, the router and the
+        top-k experts of a mixture of experts (``total`` for a dense model)."""
+        return self.total if self.active is None else self.active
+
+    @property
+    def exact(self) -> dict:
+        """Which quantities are exact (``params``, ``shapes``, ``flops``, ``training_flops``):
+        all, unless an import could not count an operator (see :attr:`uncounted`)."""
+        known = dict(self.exactness)
+        return {q: known.get(q, True) for q in ("params", "shapes", "flops", "training_flops")}
 
     @property
     def trainable(self) -> Expr:
@@ -263,7 +284,8 @@ class Count:
                         f"{condition_text(cond.relation)}, which these values break. Current values: {current}"
                     )
         layers = tuple(r.subs(mapping) for r in base.layers)
-        return Count(self.name, layers, base.dims, all_values, base)
+        active = None if base.active is None else _subs(base.active, mapping)
+        return Count(self.name, layers, base.dims, all_values, base, base.uncounted, base.exactness, active)
 
     def evaluate(self, what: str = "total") -> int | Expr:
         """A total as a Python int when every dim is bound, else the expression."""

@@ -87,6 +87,10 @@ class Product:
     operand: str = "weight"
     causal_macs: Expr | None = None
     label: str = ""
+    #: the backward's MACs when known exactly from the operator autograd differentiates
+    #: (an imported model's recorded product: which operands need a gradient is read off
+    #: the autograd graph); overrides the ``operand`` rule
+    backward_macs: Expr | None = None
 
     def __post_init__(self):
         if self.operand not in ("weight", "activation"):
@@ -100,6 +104,8 @@ class Product:
 
     def backward(self, input_grad: bool, weight_grad: bool, causal: bool = False) -> Expr:
         """MACs of the backward pass, as autograd runs it (FlopCounterMode's count / 2)."""
+        if self.backward_macs is not None:
+            return self.backward_macs
         macs = self.forward(causal)
         if self.operand == "activation":
             return 2 * macs if input_grad else Integer(0)
@@ -108,10 +114,12 @@ class Product:
     def scaled(self, n) -> "Product":
         """The same product ``n`` times (a stack of ``n`` identical layers)."""
         causal = None if self.causal_macs is None else n * self.causal_macs
-        return replace(self, macs=n * self.macs, causal_macs=causal)
+        backward = None if self.backward_macs is None else n * self.backward_macs
+        return replace(self, macs=n * self.macs, causal_macs=causal, backward_macs=backward)
 
     def subs(self, mapping) -> "Product":
-        return replace(self, macs=_subs(self.macs, mapping), causal_macs=_subs(self.causal_macs, mapping))
+        return replace(self, macs=_subs(self.macs, mapping), causal_macs=_subs(self.causal_macs, mapping),
+                       backward_macs=_subs(self.backward_macs, mapping))
 
 
 def _subs(value, mapping):

@@ -129,6 +129,10 @@ class Recorded(_Model):
         self.calls = list(calls)
         self.ties: list = []
         self.exact = exact
+        #: what the count carries from the import (:class:`~symcount.count.Count` fields)
+        self.uncounted: tuple = ()
+        self.exactness: tuple = ()
+        self.active = None
 
     def count(self):
         emitter = Emitter(self.name)
@@ -139,6 +143,9 @@ class Recorded(_Model):
             layers = tuple(replace(r, products=(), conditions=(), input_shape=(), output_shape=())
                            for r in count.layers)
             count = replace(count, layers=layers)
+        if self.uncounted or self.exactness or self.active is not None:
+            count = replace(count, uncounted=tuple(self.uncounted), exactness=tuple(self.exactness),
+                            active=self.active)
         return count
 
     def __repr__(self):

@@ -26,6 +26,7 @@ become ``Repeat(block, n)`` when a dim has their number as value (``n_layer``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import sympy
@@ -71,9 +72,59 @@ def from_torch(module, input_shape=None, dims=None, *, dtype=None, name: str | N
         model.count().total          # 12*n_embd**2*n_layer + … in GPT-2's config names
     """
     torch = _torch()
+    factory = None
+    if not isinstance(module, torch.nn.Module) and callable(module):
+        factory = _Factory(module, dims, input_shape)
+        module = factory.build(factory.values, "meta")
+        name = name or type(module).__name__
     if not isinstance(module, torch.nn.Module):
-        raise ArgumentError(f"from_torch: expected a torch.nn.Module. Received: {module!r} ({type(module).__name__})")
-    return _Importer(module, dims, name).run(input_shape, dtype)
+        raise ArgumentError(f"from_torch: expected a torch.nn.Module or a callable returning one. "
+                            f"Received: {module!r} ({type(module).__name__})")
+    importer = _Importer(module, dims, name)
+    importer.factory = factory
+    return importer.run(input_shape, dtype)
+
+
+class _Factory:
+    """A user's ``lambda **dims: MyNet(**dims)``: the module at any values of its dims."""
+
+    def __init__(self, make, dims, input_shape):
+        import inspect
+
+        if not isinstance(dims, dict):
+            raise ArgumentError("from_torch: a callable needs dims as a dict of the values to build it at, "
+                                f"e.g. dims={{'d_model': 64}}. Received: dims={dims!r}")
+        self.make = make
+        self.values = dict(dims)
+        axes = set()
+        for shape in (input_shape if input_shape and all(isinstance(s, (list, tuple)) for s in input_shape)
+                      else [input_shape or ()]):
+            axes.update(a for a in shape if isinstance(a, str))
+        try:
+            parameters = inspect.signature(make).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        self.arguments = [k for k in self.values if takes_all or k in parameters]
+        # an input axis may be a size of the model too (d_model); a pure axis (seq_len) is no argument
+        for _ in range(len(axes) + 1):
+            try:
+                self.build(self.values, "meta")
+                break
+            except TypeError as exc:
+                unexpected = [a for a in axes if a in self.arguments and repr(a) in str(exc)]
+                if not unexpected:
+                    self.arguments = [k for k in self.arguments if k not in axes]
+                    break
+                self.arguments.remove(unexpected[0])
+
+    def build(self, values, device):
+        torch = _torch()
+        with torch.device(device):
+            module = self.make(**{k: values[k] for k in self.arguments})
+        if not isinstance(module, torch.nn.Module):
+            raise ArgumentError(f"from_torch: the callable returned {type(module).__name__}, not a torch.nn.Module")
+        return module
 
 
 # ---------------------------------------------------------------------------
@@ -244,8 +295,64 @@ class _Importer:
 
     # -- the three modes -------------------------------------------------------------------
 
+    def _operators(self, inputs, dtype):
+        """The import from the operators the model runs (:mod:`.traced`), or None when its
+        forward cannot be recorded."""
+        from . import hf
+        from .operators import Runner, tensor_inputs
+        from .traced import trace
+
+        axes = [s.name for shape in inputs for s in shape if isinstance(s, sympy.Symbol)]
+        dtype = dtype or (self.torch.long if getattr(self.root, "main_input_name", None) == "input_ids"
+                          else self.torch.float32)
+        make_inputs = tensor_inputs(inputs, dtype)
+        factory = getattr(self, "factory", None)
+        config = getattr(self.root, "config", None)
+        if factory is not None:
+            runner = Runner(factory.build, make_inputs)
+            probe = list(dict.fromkeys([*factory.arguments, *axes]))
+        elif config is not None and self.symbols.configs and type(self.root).__module__.startswith("transformers."):
+            cls = type(self.root)
+            runner = Runner(hf.builder(config, lambda cfg: cls._from_config(
+                cfg, attn_implementation="eager", experts_implementation="eager")), make_inputs)
+            base = runner.build
+            root = self.root
+            runner.build = lambda values, device: root if _same(values, self.symbols.values) and \
+                device == "meta" and any(p.is_meta for p in root.parameters()) else base(values, device)
+            probe = [f for f in self.symbols.config_fields if f in self.symbols.values] + axes
+        else:
+            runner = Runner(None, make_inputs, module=self.root)
+            probe = list(dict.fromkeys(axes))
+        base_values = dict(self.symbols.values)
+        try:
+            return trace(runner, base_values, probe, self.name)
+        except Exception as exc:  # noqa: BLE001 - a forward that cannot be recorded: the other modes
+            self.notes.append(f"operators not recorded: {exc}")
+            return None
+
     def run(self, input_shape, dtype):
         inputs = self._inputs(input_shape)
+        traced = self._operators(inputs, dtype) if inputs is not None else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = self._run_modes(inputs, dtype)
+        if traced is None or _agrees(model, traced, self.symbols.values):
+            for w in caught:  # the module-mapped import stands: its warnings are the user's
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if traced is not None:
+            from .traced import finish, report
+
+            if not _agrees(model, traced, self.symbols.values):
+                model = finish(traced, self.symbols.values)
+                model.notes = list(self.notes)
+                report(traced, f"from_torch: {self.name}")
+                self._verify(model.count())
+                return model
+            model.uncounted = tuple(traced.uncounted)
+            report(traced, f"from_torch: {self.name}")
+        return model
+
+    def _run_modes(self, inputs, dtype):
         model = None
         if inputs is not None:
             try:
@@ -265,6 +372,9 @@ class _Importer:
                     model = None
         if model is None:
             model = self._parameters()
+        return self._finish(model)
+
+    def _finish(self, model):
         self._tie(model)
         count = model.count()
         model.values = {d.name: self.symbols.values[d.name] for d in count.dims if d.name in self.symbols.values}
@@ -272,7 +382,7 @@ class _Importer:
         self._verify(count)
         return model
 
-    def _inputs(self, input_shape):
+    def _inputs(self, input_shape):  # noqa: C901
         """The input shapes, symbolic (dim names as the input's axes), or None."""
         if input_shape is None:
             return None
@@ -407,6 +517,35 @@ class _Importer:
         if not total.is_Integer or int(total) != expected:
             warn(f"from_torch: {self.name}: the import counts {total} parameters where the module has {expected:,}; "
                  f"please report this with the model's definition")
+
+
+def _same(values, base) -> bool:
+    return all(base.get(k) == v for k, v in values.items())
+
+
+def _agrees(model, traced, values) -> bool:
+    """Whether the module-mapped model counts what the operators ran: parameters, FLOPs
+    and training FLOPs equal at the dims' values and at the configuration the traced
+    formula was checked at (then its derivations, per known module, are kept)."""
+    if model is None or getattr(model, "exact", None) == "parameters" or traced.uncounted:
+        return False
+    if traced.unplaced:
+        return False
+    mine, theirs = model.count(), traced.model.count()
+    points = [values] + ([traced.checked_at] if traced.checked_at else [])
+    for point in points:
+        for what in ("total", "flops", "training_flops"):
+            a = _at(getattr(mine, what), point)
+            b = _at(getattr(theirs, what), point)
+            if a is None or a != b:
+                return False
+    return True
+
+
+def _at(expr, values):
+    number = sympy.sympify(expr).xreplace({s: sympy.Integer(values[s.name]) for s in expr.free_symbols
+                                           if s.name in values})
+    return int(number) if number.is_Integer else None
 
 
 def _numeric(value, hint=None, repeat=False):

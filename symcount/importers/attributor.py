@@ -1,0 +1,382 @@
+"""The attributor: which dim each size of a recording is, found by probing.
+
+A recording (:mod:`.recorder`) is first made a *template*: its call tree with runs of
+identical sibling calls folded into one call and a multiplicity (``layers.0`` …
+``layers.n`` → ``layers.*`` × n), a routed module's products merged (an MoE's experts,
+called on data-dependent numbers of tokens, become one product over all routed tokens),
+and every size — each operand's axes, each parameter's shape, each multiplicity — a
+numbered *slot*. Two recordings of the same model at different configurations have the
+same template and differ only in the slots' values; a template that changes with a dim
+says that dim cannot be placed.
+
+:func:`fit` then explains each slot's values across the probes as an expression in the
+dims: a monomial ``c · ∏ dᵢ^eᵢ`` when doubling each dim scales the size by a power of
+two (``3·hidden_size``, ``hidden_size/num_attention_heads``, ``seq_len²``), else a sum of
+such monomials solved exactly from further probes (``(n_head + 2·n_kv)·head_dim``,
+``(image_size/patch_size)² + 1``). Equal values never decide: a size that moves with a
+dim is that dim's, whatever the numbers happened to be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import product as cartesian
+
+import sympy
+
+from .recorder import CallNode, OpRecord, Recording
+
+# ---------------------------------------------------------------------------
+# Templates
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class TOp:
+    """A product in a template: sizes are slot numbers."""
+
+    op: str
+    shapes: tuple  # tuple of tuples of slots
+    extra: dict  # conv: out (slots), transposed, groups (slot)
+    grads: tuple
+    params: tuple  # per operand: (path, name, stacked) or None
+    routed: tuple | None = None  # (rows slot, tokens slot) of a merged routed product
+
+
+@dataclass
+class TNode:
+    """A module call in a template."""
+
+    path: str
+    kind: str
+    module_id: int
+    items: list = field(default_factory=list)  # (TNode | TOp, multiplicity slot or None, shared)
+    output_shape: tuple = ()
+    input_shape: tuple = ()
+
+
+@dataclass
+class Template:
+    """A recording as structure + slot values."""
+
+    root: TNode
+    params: dict  # path → [(name, shape slots, trainable)]
+    outputs: tuple
+    values: list
+    key: tuple
+    uncounted: list
+
+
+class _Slots:
+    def __init__(self):
+        self.values: list[int] = []
+        self.key: list = []
+
+    def slot(self, value) -> int:
+        self.values.append(int(value))
+        return len(self.values) - 1
+
+    def shape(self, shape) -> tuple:
+        return tuple(self.slot(s) for s in shape)
+
+
+def _signature(item) -> tuple:
+    """A call's structure and sizes, relative to its own path: equal for two identical siblings."""
+    if isinstance(item, OpRecord):
+        params = tuple(None if p is None else (p[1], p[2] is not None) for p in item.params)
+        return ("op", item.op, item.shapes, tuple(sorted((k, v) for k, v in item.extra.items())), item.grads, params)
+    return ("call", item.kind, item.input_shape, item.output_shape, tuple(_signature(c) for c in item.children))
+
+
+def _param_signature(recording, node: CallNode, prefix: str) -> tuple:
+    """The parameters under a call (relative names and shapes)."""
+    out = []
+    for path, params in recording.params.items():
+        if path == node.path or path.startswith(prefix):
+            out.append((path[len(node.path):], tuple(params)))
+    return tuple(out)
+
+
+def _merge_routed(children: list) -> list:
+    """A module's direct matrix products that differ only in their number of rows and
+    read slices of one stacked parameter (an MoE's experts) become one product over all
+    the rows; ``routed`` keeps the row count for the active-parameter fraction."""
+    merged, out = {}, []
+    for child in children:
+        if isinstance(child, OpRecord) and child.op in ("mm", "addmm") and any(
+                p is not None and p[2] is not None for p in child.params):
+            key = (child.op, child.shapes[0][1:], child.shapes[1:], child.grads,
+                   tuple(None if p is None else p[:2] for p in child.params))
+            if key in merged:
+                first = merged[key]
+                first.shapes = ((first.shapes[0][0] + child.shapes[0][0], *first.shapes[0][1:]), *first.shapes[1:])
+                continue
+            child = OpRecord(child.op, child.shapes, child.extra, child.grads,
+                             tuple(None if p is None else (p[0], p[1], "stacked" if p[2] is not None else None)
+                                   for p in child.params))
+            merged[key] = child
+        out.append(child)
+    return out
+
+
+def template(recording: Recording) -> Template:
+    """The recording's template (see the module's docstring)."""
+    slots = _Slots()
+    key: list = []
+
+    represented = set()
+
+    def node(call: CallNode) -> TNode:
+        represented.add(call.path)
+        t = TNode(call.path, call.kind, call.module_id)
+        t.input_shape = slots.shape(call.input_shape)
+        key.append(("in", len(call.input_shape)))
+        children = _merge_routed(call.children)
+        signatures = [_signature(c) if isinstance(c, OpRecord) else
+                      (_signature(c), _param_signature(recording, c, c.path + ".")) for c in children]
+        i = 0
+        while i < len(children):
+            j = i + 1
+            while j < len(children) and signatures[j] == signatures[i] and isinstance(children[i], CallNode):
+                j += 1
+            child = children[i]
+            ids = {c.module_id for c in children[i:j]} if isinstance(child, CallNode) else set()
+            shared = isinstance(child, CallNode) and len(ids) == 1 and j - i > 1
+            if isinstance(child, CallNode):
+                mult = slots.slot(j - i)
+                key.append(("run", child.kind, _relative(child.path, call.path), shared))
+                item = node(child)
+            else:
+                mult = None
+                item = op(child, call)
+            t.items.append((item, mult, shared))
+            i = j
+        t.output_shape = slots.shape(call.output_shape)
+        key.append(("out", len(call.output_shape), "end"))
+        return t
+
+    def op(record: OpRecord, call) -> TOp:
+        shapes = tuple(slots.shape(s) for s in record.shapes)
+        extra = {}
+        if "out" in record.extra:
+            extra = {"out": slots.shape(record.extra["out"]), "transposed": record.extra["transposed"],
+                     "groups": slots.slot(record.extra["groups"])}
+        params = tuple(None if p is None else (p[0], p[1], p[2] == "stacked") for p in record.params)
+        routed = None
+        if any(p is not None and p[2] for p in params):
+            routed = (shapes[0][0], slots.slot(call.input_rows))
+        key.append(("op", record.op, tuple(len(s) for s in record.shapes), record.grads,
+                    tuple(None if p is None else (_relative(p[0], call.path), p[1], p[2]) for p in params),
+                    extra.get("transposed")))
+        return TOp(record.op, shapes, extra, record.grads, params, routed)
+
+    root = node(recording.root)
+    called = _called(recording.root)
+    params = {}
+    for path, plist in recording.params.items():
+        if path in called and path not in represented:
+            continue  # a member of a folded run: its representative stands for it
+        params[path] = [(name, slots.shape(shape), trainable) for name, shape, trainable in plist]
+        key.append(("param", _index_free(path), tuple((n, len(s), t) for n, s, t in plist)))
+    outputs = tuple(slots.shape(s) for s in recording.outputs)
+    key.append(("outputs", tuple(len(s) for s in recording.outputs)))
+    return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted)
+
+
+def _called(root: CallNode) -> set:
+    paths = set()
+
+    def visit(node):
+        paths.add(node.path)
+        for c in node.children:
+            if isinstance(c, CallNode):
+                visit(c)
+
+    visit(root)
+    return paths
+
+
+def _relative(path: str, parent: str) -> str:
+    return path[len(parent) + 1:] if parent and path.startswith(parent + ".") else path
+
+
+def _index_free(path: str) -> str:
+    """``layers.3.mlp`` → ``layers.#.mlp``: parameters of a list's members have one key."""
+    return ".".join("#" if p.isdigit() else p for p in path.split("."))
+
+
+def params_key(template: Template) -> tuple:
+    return template.key
+
+
+# ---------------------------------------------------------------------------
+# Fitting a slot's values
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One configuration recorded: the dims' values, and which dims it changed from the
+    base (with their factors)."""
+
+    values: dict
+    changed: tuple = ()
+
+
+class FitError(Exception):
+    """A slot the probes cannot explain; ``needs``: the dims more probes along which may help."""
+
+    def __init__(self, message, needs=()):
+        super().__init__(message)
+        self.needs = tuple(needs)
+
+
+def _power(ratio: Fraction, factor: Fraction) -> int | None:
+    """``e`` with ``factor**e == ratio`` for e in -3..4, else None."""
+    for e in range(-3, 5):
+        if factor ** e == ratio:
+            return e
+    return None
+
+
+def fit_slot(values: list, probes: list, base: int, single: dict, dims: list):
+    """The expression of one slot.
+
+    ``values[k]`` is the slot at ``probes[k]``; ``probes[base]`` is the base
+    configuration; ``single[d]`` lists the probes that change only dim ``d`` (with the
+    factor). Returns a SymPy expression in ``dims`` (symbols by name) or raises
+    :class:`FitError`.
+    """
+    y0 = values[base]
+    depends = [d for d, ks in single.items() if any(values[k] != y0 for k, _ in ks)]
+    if not depends:
+        return sympy.Integer(y0)
+    exponents, non_monomial = {}, []
+    for d in depends:
+        k, factor = single[d][0]
+        if y0 == 0:
+            non_monomial.append(d)
+            continue
+        e = _power(Fraction(values[k], y0), factor)
+        if e is None or any(values[k2] != Fraction(y0) * f2 ** e for k2, f2 in single[d][1:]):
+            non_monomial.append(d)
+        else:
+            exponents[d] = e
+    symbols = {d: sympy.Symbol(d, integer=True, positive=True) for d in depends}
+    if not non_monomial:
+        base_values = probes[base].values
+        monomial = Fraction(1)
+        for d, e in exponents.items():
+            monomial *= Fraction(base_values[d]) ** e
+        c = Fraction(y0) / monomial
+        return sympy.Rational(c.numerator, c.denominator) * sympy.Mul(*(symbols[d] ** e for d, e in exponents.items()))
+    return _fit_sum(values, probes, base, single, depends, exponents, non_monomial, symbols)
+
+
+def _supports(values, probes, base, single, d):
+    """The exponents of ``d`` in a sum: from the probes along ``d`` alone (at least three
+    points), the smallest set of exponents in -1..2 that explains them."""
+    points = [(Fraction(1), Fraction(values[base]))] + [(f, Fraction(values[k])) for k, f in single[d]]
+    if len(points) < 3:
+        return None
+    candidates = [-1, 0, 1, 2]
+    for size in (2, 3, 4):
+        for combo in _combinations(candidates, size):
+            if len(points) < size + 1 and size < 4:
+                continue
+            if _solve([[t ** e for e in combo] for t, _ in points], [y for _, y in points]) is not None:
+                return combo
+    return None
+
+
+def _combinations(items, k):
+    from itertools import combinations
+
+    return combinations(items, k)
+
+
+def _fit_sum(values, probes, base, single, depends, exponents, non_monomial, symbols):
+    supports = {d: (exponents[d],) for d in exponents}
+    for d in non_monomial:
+        if len(single[d]) < 3:
+            raise FitError(f"the size is not a power of {d}", needs=(d,))
+        s = _supports(values, probes, base, single, d)
+        if s is None:
+            raise FitError(f"the size moves with {d} in a way not a sum of powers")
+        supports[d] = s
+    order = list(depends)
+    monomials = list(cartesian(*(supports[d] for d in order)))
+    rows, rhs = [], []
+    for k, probe in enumerate(probes):
+        if any(d not in probe.values for d in order):
+            continue
+        rows.append([_monomial_value(probe.values, order, m) for m in monomials])
+        rhs.append(Fraction(values[k]))
+    solution = _solve(rows, rhs)
+    if solution is None:
+        raise FitError(f"the probes do not determine the size as a sum over {', '.join(order)}",
+                       needs=tuple(order) if len(order) > 1 else ())
+    expr = sympy.Integer(0)
+    for c, m in zip(solution, monomials):
+        if c != 0:
+            expr += sympy.Rational(c.numerator, c.denominator) * sympy.Mul(*(symbols[d] ** e for d, e in zip(order, m)))
+    return expr
+
+
+def _monomial_value(values, order, exps) -> Fraction:
+    v = Fraction(1)
+    for d, e in zip(order, exps):
+        v *= Fraction(values[d]) ** e
+    return v
+
+
+def _solve(rows, rhs):
+    """The exact solution of an over-determined consistent system of full column rank, or None."""
+    n = len(rows[0]) if rows else 0
+    if len(rows) < n:
+        return None
+    m = [list(r) + [b] for r, b in zip(rows, rhs)]
+    pivots, r = [], 0
+    for c in range(n):
+        p = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
+        if p is None:
+            return None  # not full column rank: the probes do not separate these terms
+        m[r], m[p] = m[p], m[r]
+        inv = 1 / m[r][c]
+        m[r] = [x * inv for x in m[r]]
+        for i in range(len(m)):
+            if i != r and m[i][c] != 0:
+                f = m[i][c]
+                m[i] = [a - f * b for a, b in zip(m[i], m[r])]
+        pivots.append(c)
+        r += 1
+    if any(row[-1] != 0 for row in m[r:]):
+        return None  # inconsistent
+    return [m[i][-1] for i in range(n)]
+
+
+def depends_on(values, base: int, single: dict) -> tuple:
+    """The dims whose probes alone change a slot."""
+    return tuple(d for d, ks in single.items() if any(values[k] != values[base] for k, _ in ks))
+
+
+def fit(templates: list, probes: list, base: int, single: dict):
+    """Every slot's expression (a list parallel to the base template's values) and the
+    slots that could not be explained (index → the :class:`FitError`)."""
+    columns: dict = {}
+    exprs, failed = [], {}
+    for i in range(len(templates[base].values)):
+        values = tuple(t.values[i] for t in templates)
+        if values not in columns:
+            try:
+                columns[values] = fit_slot(list(values), probes, base, single, list(single))
+            except FitError as exc:
+                columns[values] = exc
+        result = columns[values]
+        if isinstance(result, FitError):
+            failed[i] = result
+            exprs.append(sympy.Integer(templates[base].values[i]))
+        else:
+            exprs.append(result)
+    return exprs, failed

@@ -1,0 +1,189 @@
+"""The builder: a template whose slots have expressions, as a symcount model.
+
+Each module call that owns parameters or runs products of its own becomes one
+:class:`Traced` layer: its parameters as weights (torch's names and shapes), its products
+as :class:`~symcount.layer.Product` s whose forward and backward MACs are the recorded
+operators' formulas over the fitted sizes. Module paths are the blocks; a folded run of
+``n`` identical calls is the layer ``n`` times (its weights too, unless the run calls one
+module ``n`` times, as ALBERT's shared layer is: then the weights once). Parameters of
+modules the forward never called are counted as well, in a layer of their own.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..layer import Layer, Product, Requirement, Weight
+from ._common import Call, Recorded
+from .attributor import Template, TNode, TOp
+from .recorder import PRODUCTS, conv_backward_macs, conv_macs
+
+
+class Traced(Layer):
+    """A module as its operators ran: ``kind`` its class name, ``declared`` its own
+    parameters ``(name, shape, trainable)``, ``ops`` its products ``(macs, backward
+    MACs, operand, label)``, ``output`` the output shape it produced (batch axis
+    ``None``), ``integral`` the fitted sizes that must be integers (``d/h``)."""
+
+    def __init__(self, kind, declared=(), ops=(), output=(), integral=(), name=None):
+        super().__init__(name)
+        self.kind = str(kind)
+        self.declared = tuple(declared)
+        self.ops = tuple(ops)
+        self.output = tuple(output)
+        self.integral = tuple(integral)
+
+    @property
+    def type_name(self) -> str:
+        return self.kind
+
+    def weights(self, shape):
+        for weight_name, weight_shape, trainable in self.declared:
+            yield Weight(weight_name, weight_shape, trainable=trainable)
+
+    def output_shape(self, shape):
+        return self.output if self.output else (None,)
+
+    def products(self, shape):
+        for macs, backward, operand, label in self.ops:
+            yield Product(macs, operand=operand, label=label, backward_macs=backward)
+
+    def requirements(self, shape):
+        for expr in self.integral:
+            numerator, denominator = sympy.fraction(sympy.together(expr))
+            yield Requirement(sympy.Eq(sympy.Mod(numerator, denominator), 0),
+                              f"the size {expr} to be a whole number")
+
+
+def _op_macs(op: TOp, exprs):
+    shapes = tuple(tuple(exprs[s] for s in shape) for shape in op.shapes)
+    rule = PRODUCTS[op.op]
+    if rule.kind == "convolution":
+        out = tuple(exprs[s] for s in op.extra["out"])
+        transposed, groups = op.extra["transposed"], exprs[op.extra["groups"]]
+        forward = conv_macs(shapes[0], shapes[1], out, transposed)
+        backward = conv_backward_macs(shapes[0], shapes[1], out, transposed, groups, op.grads[0], op.grads[1])
+        return sympy.expand(forward), sympy.expand(backward)
+    forward = rule.forward(*shapes)
+    backward = rule.backward(shapes, op.grads, {})
+    return sympy.expand(forward), sympy.expand(sympy.sympify(backward))
+
+
+def _integral(expr) -> bool:
+    """Whether a fitted size is a polynomial with integer coefficients (no condition needed)."""
+    symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+    if not symbols:
+        return bool(expr.is_Integer)
+    if not expr.is_polynomial(*symbols):
+        return False
+    return all(c.is_Integer for c in sympy.Poly(expr, *symbols).coeffs())
+
+
+class Builder:
+    """Walks a template, emitting :class:`Traced` layers as calls of a :class:`Recorded` model."""
+
+    def __init__(self, template: Template, exprs: list, name: str, called: set):
+        self.t = template
+        self.exprs = exprs
+        self.name = name
+        self.called = called
+        self.layers: dict = {}
+        self.calls: list = []
+        self.integral: set = set()
+        #: parameters a token does not use: experts it is not routed to
+        self.inactive = sympy.Integer(0)
+
+    def shape(self, slots) -> tuple:
+        sizes = tuple(self.exprs[s] for s in slots)
+        for size in sizes:
+            if not _integral(size):
+                self.integral.add(size)
+        return (None, *sizes)
+
+    def layer(self, node: TNode, display: str) -> Traced:
+        if node.module_id in self.layers:
+            return self.layers[node.module_id]
+        declared = [(name, tuple(self.exprs[s] for s in shape), trainable)
+                    for name, shape, trainable in self.t.params.get(node.path, ())]
+        ops = []
+        for item, _, _ in node.items:
+            if isinstance(item, TOp):
+                for shape in item.shapes:
+                    self.shape(shape)
+                forward, backward = _op_macs(item, self.exprs)
+                operand = "weight" if any(p is not None for p in item.params) else "activation"
+                ops.append((forward, backward, operand, item.op))
+        output = self.shape(node.output_shape)
+        integral = sorted(self.integral, key=sympy.default_sort_key)
+        self.integral = set()
+        layer = Traced(node.kind, declared, ops, output, integral, name=display)
+        self.layers[node.module_id] = layer
+        return layer
+
+    def walk(self, node: TNode, path: tuple, repeat) -> None:
+        own = node.path in self.t.params or any(isinstance(i, TOp) for i, _, _ in node.items)
+        display = node.path or self.name
+        if own:
+            counted_before = node.module_id in self.layers
+            layer = self.layer(node, display)
+            if not counted_before:
+                self.inactive += repeat * self._inactive(node)
+            self.calls.append(Call(layer, self.shape(node.input_shape), path, repeat, True))
+        inner = (*path, node.path.rsplit(".", 1)[-1]) if node.path else path
+        for item, mult, shared in node.items:
+            if isinstance(item, TOp):
+                continue
+            n = sympy.Integer(1) if mult is None else self.exprs[mult]
+            if shared:
+                self.walk(item, inner, repeat)
+                self.walk(item, inner, repeat * (n - 1))
+            else:
+                self.walk(item, inner, repeat * n)
+
+    def _inactive(self, node: TNode):
+        """Parameters of the node's stacked experts one token is not routed to: of ``E``
+        slices, a token uses ``rows / tokens`` (top-k) on average."""
+        total, seen = sympy.Integer(0), set()
+        for item, _, _ in node.items:
+            if not isinstance(item, TOp) or item.routed is None:
+                continue
+            rows, tokens = (self.exprs[s] for s in item.routed)
+            for p in item.params:
+                if p is None or not p[2] or p[:2] in seen:
+                    continue
+                seen.add(p[:2])
+                shape = next((s for name, s, _ in self.t.params.get(p[0], ()) if name == p[1]), None)
+                if shape is None:
+                    continue
+                sizes = [self.exprs[s] for s in shape]
+                numel = sympy.Mul(*sizes)
+                total += numel * (1 - rows / (tokens * sizes[0]))
+        return total
+
+    def build(self) -> Recorded:
+        self.walk(self.t.root, (), sympy.Integer(1))
+        for path, params in self.t.params.items():
+            if path in self.called:
+                continue
+            declared = [(name, tuple(self.exprs[s] for s in shape), trainable) for name, shape, trainable in params]
+            layer = Traced("Parameters", declared, (), (None,), name=path)
+            self.calls.append(Call(layer, (None,), tuple(path.split(".")[:-1]), sympy.Integer(1), True))
+        model = Recorded(self.name, self.calls, exact="operators")
+        if self.inactive != 0:
+            model.active = None  # set by the caller with the total
+            model.inactive = sympy.expand(self.inactive)
+        return model
+
+
+def called_paths(recording) -> set:
+    """Every module path the forward called, and the paths inside them that own parameters."""
+    paths = set()
+
+    def visit(node):
+        paths.add(node.path)
+        for c in node.children:
+            if hasattr(c, "children"):
+                visit(c)
+
+    visit(recording.root)
+    return paths

@@ -1,0 +1,180 @@
+"""Hugging Face models from their configs: ``from_hf`` and rebuilding a transformers
+module at other configurations for probing.
+
+A config (a ``PretrainedConfig``, a ``config.json``, a folder holding one, or a dict
+with ``model_type``) is built into its model on the meta device with eager attention
+and eager experts (nothing is downloaded), recorded at the level of its operators, and
+probed field by field: the formula is in the config's own field names plus ``seq_len``
+(``decoder_seq_len`` for encoder-decoders), checked at a configuration not used to fit
+it and, for a large config (probed at a smaller copy: depth 2, widths divided by a power
+of two), at the config itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..errors import ArgumentError, SpecError
+from ._symbols import _DEPTH, _config_values
+
+#: the largest config.json read (bytes)
+CONFIG_LIMIT = 4 * 1024 * 1024
+
+TASKS = {
+    "causal-lm": "AutoModelForCausalLM",
+    "masked-lm": "AutoModelForMaskedLM",
+    "seq2seq-lm": "AutoModelForSeq2SeqLM",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "token-classification": "AutoModelForTokenClassification",
+    "image-classification": "AutoModelForImageClassification",
+    "base": "AutoModel",
+}
+
+
+def transformers_module():
+    try:
+        import torch  # noqa: F401
+        import transformers
+    except ImportError:
+        raise ArgumentError("from_hf needs transformers and torch: pip install 'symcount[hf]'") from None
+    return transformers
+
+
+def load_config(source):
+    """A ``PretrainedConfig`` from a config, a dict with ``model_type``, a ``config.json``
+    path or a folder holding one."""
+    transformers = transformers_module()
+    if isinstance(source, transformers.PretrainedConfig):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            path = path / "config.json"
+        if not path.is_file():
+            raise SpecError(f"from_hf: {source}: no config.json there")
+        if path.stat().st_size > CONFIG_LIMIT:
+            raise SpecError(f"from_hf: {path}: {path.stat().st_size:,} bytes; a config.json is at most "
+                            f"{CONFIG_LIMIT:,}")
+        try:
+            source = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SpecError(f"from_hf: {path}: not a JSON config ({exc})") from None
+    if not isinstance(source, dict):
+        raise ArgumentError(f"from_hf: expected a transformers config, a dict with model_type, a config.json "
+                            f"or a folder holding one. Received: {source!r} ({type(source).__name__})")
+    model_type = source.get("model_type")
+    if not isinstance(model_type, str) or model_type not in transformers.CONFIG_MAPPING:
+        raise SpecError(f"from_hf: model_type {model_type!r} is not one transformers knows")
+    fields = {k: v for k, v in source.items() if k != "model_type"}
+    return transformers.CONFIG_MAPPING[model_type].from_dict(fields)
+
+
+def model_class(config, task):
+    transformers = transformers_module()
+    if task is not None:
+        if task not in TASKS:
+            raise ArgumentError(f"from_hf: unknown task {task!r}. Known: {', '.join(TASKS)}")
+        auto = getattr(transformers, TASKS[task])
+        return lambda cfg: auto.from_config(cfg, attn_implementation="eager", experts_implementation="eager")
+    for name in getattr(config, "architectures", None) or ():
+        cls = getattr(transformers, name, None)
+        if cls is not None:
+            return lambda cfg, cls=cls: cls._from_config(cfg, attn_implementation="eager",
+                                                         experts_implementation="eager")
+    return lambda cfg: transformers.AutoModel.from_config(cfg, attn_implementation="eager",
+                                                          experts_implementation="eager")
+
+
+def with_values(config, values: dict):
+    """A copy of ``config`` with some fields changed."""
+    fields = config.to_dict()
+    fields.update(values)
+    fields.pop("model_type", None)
+    fields.pop("transformers_version", None)
+    copy = type(config).from_dict(fields)
+    return copy
+
+
+def builder(config, make):
+    """``build(values, device)`` for a :class:`~.operators.Runner`."""
+    import torch
+
+    fields = set(_config_values(config)[0])
+
+    def build(values, device):
+        changes = {k: v for k, v in values.items() if k in fields}
+        cfg = with_values(config, changes)
+        with torch.device(device):
+            model = make(cfg)
+        model.train(False)
+        return model
+
+    return build
+
+
+def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
+    """``inputs(values, module, device)``: the model's main input (token ids, pixels or
+    audio features) at the values' sizes, and decoder tokens for an encoder-decoder."""
+
+    def inputs(values, module, device):
+        import torch
+
+        cfg = module.config
+        name = getattr(module, "main_input_name", "input_ids")
+        kwargs = {}
+        if name == "pixel_values":
+            size = cfg.image_size
+            size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+            kwargs[name] = torch.randn(1, getattr(cfg, "num_channels", 3), *size, device=device)
+        elif name == "input_features":
+            kwargs[name] = torch.randn(1, cfg.num_mel_bins, 2 * cfg.max_source_positions, device=device)
+        else:
+            kwargs[name] = torch.zeros(1, values[seq], dtype=torch.long, device=device)
+        if getattr(cfg, "is_encoder_decoder", False):
+            kwargs["decoder_input_ids"] = torch.zeros(1, values[decoder_seq], dtype=torch.long, device=device)
+        try:
+            import inspect
+
+            if "use_cache" in inspect.signature(module.forward).parameters:
+                kwargs["use_cache"] = False
+        except (TypeError, ValueError):
+            pass
+        return (), kwargs
+
+    return inputs
+
+
+def axes_of(config):
+    """The input axes a config's model takes: ``seq_len`` (and ``decoder_seq_len``) for
+    token inputs; none for pixels and audio features (their sizes are config fields)."""
+    transformers = transformers_module()
+    model_type = getattr(config, "model_type", "")
+    vision = any(k in config.to_dict() for k in ("image_size",)) and "vocab_size" not in config.to_dict()
+    audio = model_type in ("whisper",)
+    axes = []
+    if not vision and not audio:
+        axes.append("seq_len")
+    if getattr(config, "is_encoder_decoder", False):
+        axes.append("decoder_seq_len")
+    del transformers
+    return axes
+
+
+def probe_base(values: dict, fields: set) -> dict:
+    """A smaller configuration to probe a large one at: depth fields at most 2, fields of
+    512 or more divided by one power of two (as large as keeps them at least 64)."""
+    out = dict(values)
+    for name, v in values.items():
+        if name in fields and _DEPTH.search(name) and v > 2:
+            out[name] = 2
+    large = [v for n, v in values.items() if n in fields and v >= 512]
+    if large:
+        g = min((v & -v) for v in large)
+        while g > 1 and min(large) // g < 64:
+            g //= 2
+        for name, v in values.items():
+            if name in fields and v >= 512:
+                out[name] = v // g
+    return out

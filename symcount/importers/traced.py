@@ -1,0 +1,250 @@
+"""A model imported from the operators it runs, its formula placed by probing and checked.
+
+:func:`trace` records the model at the base configuration, then once per dim with that
+dim alone changed (×2, else ½, ×3, ×4 — the first configuration the model accepts and
+that runs the same operators), fits every size (:mod:`.attributor`), adds probes where a
+size is a sum (three points along each dim it moves with, pairs of such dims together),
+and checks the fitted sizes at a configuration that changes every placed dim at once and
+was not used to fit them. A dim whose probe runs other operators, whose sizes no probe
+explains, or that the check contradicts is *not placed*: it keeps its value, the formula
+holds for the others, and one :class:`~._common.SymcountImportWarning` names it. Never
+a formula that was not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import sympy
+
+from ..dims import dim
+from ._common import warn
+from .attributor import FitError, Probe, depends_on, fit, template
+from .builder import Builder, called_paths
+from .recorder import record
+
+#: factors tried for a dim's probe, in order
+_FACTORS = (Fraction(2), Fraction(1, 2), Fraction(3), Fraction(4))
+#: more points along a dim whose sizes are sums
+_MORE = (Fraction(4), Fraction(1, 2), Fraction(8), Fraction(3), Fraction(1, 4))
+
+
+@dataclass
+class Traced:
+    """The outcome of :func:`trace`: the model, the dims placed and not placed (name → why),
+    the uncounted operators."""
+
+    model: object
+    placed: tuple
+    unplaced: dict = field(default_factory=dict)
+    uncounted: list = field(default_factory=list)
+    #: the configuration the formula was checked at (not used to fit it)
+    checked_at: dict | None = None
+
+
+def _scaled(values: dict, changes: dict) -> dict | None:
+    out = dict(values)
+    for d, f in changes.items():
+        v = Fraction(values[d]) * f
+        if v.denominator != 1 or v < 1:
+            return None
+        out[d] = int(v)
+    return out
+
+
+class _Session:
+    def __init__(self, run, base: dict, probe: list):
+        self.run = run  # values → (template, called paths, recording)
+        self.base = dict(base)
+        self.probe = list(probe)
+        self.templates, self.probes, self.single = [], [], {}
+        self.unplaced: dict = {}
+
+    def add(self, values, changed=()):
+        t, _, _ = self.run(values)
+        if t.key != self.templates[0].key:
+            return None
+        self.templates.append(t)
+        self.probes.append(Probe(values, tuple(changed)))
+        return len(self.templates) - 1
+
+    def try_add(self, values, changed=()):
+        try:
+            return self.add(values, changed)
+        except Exception:  # noqa: BLE001 - a configuration the model rejects is no probe
+            return None
+
+    def start(self):
+        t, called, rec = self.run(self.base)
+        self.templates.append(t)
+        self.probes.append(Probe(self.base))
+        self.called, self.recording = called, rec
+        for d in self.probe:
+            for f in _FACTORS:
+                values = _scaled(self.base, {d: f})
+                if values is None:
+                    continue
+                k = self.try_add(values, ((d, f),))
+                if k is not None:
+                    self.single[d] = [(k, f)]
+                    break
+            else:
+                self.unplaced[d] = "no configuration with another value of it runs the same operators"
+
+    def more_along(self, d, count=2):
+        have = {f for _, f in self.single[d]}
+        for f in _MORE:
+            if count <= 0:
+                break
+            if f in have:
+                continue
+            values = _scaled(self.base, {d: f})
+            if values is None:
+                continue
+            k = self.try_add(values, ((d, f),))
+            if k is not None:
+                self.single[d].append((k, f))
+                count -= 1
+
+    def jointly(self, dims):
+        changes = {d: self.single[d][0][1] for d in dims}
+        values = _scaled(self.base, changes)
+        if values is not None:
+            self.try_add(values, tuple(changes.items()))
+
+
+def _verification(session, placed) -> dict | None:
+    """A configuration changing every placed dim at once, by factors that differ between
+    neighbouring dims where the model accepts it."""
+    patterns = []
+    for a, b in ((Fraction(2), Fraction(4)), (Fraction(4), Fraction(2)), (Fraction(2), Fraction(2)),
+                 (Fraction(3), Fraction(2)), (Fraction(2), Fraction(3))):
+        patterns.append({d: (a if i % 2 == 0 else b) for i, d in enumerate(placed)})
+    patterns.append({d: session.single[d][0][1] for d in placed})
+    for changes in patterns:
+        values = _scaled(session.base, changes)
+        if values is None:
+            continue
+        try:
+            t, _, _ = session.run(values)
+        except Exception:  # noqa: BLE001
+            continue
+        if t.key == session.templates[0].key:
+            return values, t
+    return None
+
+
+def _value(expr, values: dict) -> Fraction:
+    number = expr.xreplace({s: sympy.Integer(values[s.name]) for s in expr.free_symbols if s.name in values})
+    if not number.is_Rational:
+        return None
+    return Fraction(int(number.p), int(number.q))
+
+
+def trace(run, base: dict, probe: list, name: str, *, symbols=None) -> Traced:
+    """Import by probing. ``run(values)`` records the model at ``values`` (dim name →
+    int) and returns ``(template, called paths, recording)``; ``probe`` lists the dims
+    that can be changed (config fields of a rebuildable model, input axes)."""
+    session = _Session(run, base, probe)
+    session.start()
+    exprs, failed = fit(session.templates, session.probes, 0, session.single)
+    needs = {d for exc in failed.values() for d in exc.needs}
+    if needs:
+        for d in needs:
+            session.more_along(d)
+        pairs = {tuple(sorted(exc.needs)) for exc in failed.values() if len(exc.needs) > 1}
+        from itertools import combinations
+
+        for group in pairs:
+            for a, b in combinations(group, 2):
+                session.jointly((a, b))
+            if len(group) > 2:
+                session.jointly(group)
+        exprs, failed = fit(session.templates, session.probes, 0, session.single)
+    placed = [d for d in session.single]
+    bad = set()
+    for i, exc in failed.items():
+        values = tuple(t.values[i] for t in session.templates)
+        bad.update(depends_on(values, 0, session.single))
+        for d in depends_on(values, 0, session.single):
+            session.unplaced.setdefault(d, f"a size moving with it is not explained ({exc})")
+    check = _verification(session, [d for d in placed if d not in bad])
+    checked_at = None
+    if check is not None:
+        values, t = check
+        checked_at = values
+        for i, expr in enumerate(exprs):
+            if i in failed:
+                continue
+            if _value(expr, values) != t.values[i]:
+                moving = depends_on(tuple(tt.values[i] for tt in session.templates), 0, session.single)
+                bad.update(moving)
+                for d in moving:
+                    session.unplaced.setdefault(d, f"the formula of a size disagrees with the model at "
+                                                   f"{_text(values, moving)}")
+    else:
+        for d in placed:
+            if d not in bad:
+                session.unplaced.setdefault(d, "no configuration changing the dims together could check the formula")
+                bad.add(d)
+    keep = [d for d in placed if d not in bad]
+    fixed = {sympy.Symbol(d, integer=True, positive=True): sympy.Integer(session.base[d]) for d in bad}
+    base_t = session.templates[0]
+    final = []
+    for i, expr in enumerate(exprs):
+        if i in failed:
+            final.append(sympy.Integer(base_t.values[i]))
+        else:
+            final.append(_as_dims(expr.xreplace(fixed) if fixed else expr))
+    model = Builder(base_t, final, name, session.called).build()
+    return Traced(model, tuple(keep), dict(session.unplaced), list(base_t.uncounted), checked_at)
+
+
+def numbers(run, values: dict, name: str) -> Traced:
+    """The model at ``values`` with every size a number (no formula)."""
+    t, called, _ = run(values)
+    model = Builder(t, [sympy.Integer(v) for v in t.values], name, called).build()
+    return Traced(model, (), {}, list(t.uncounted), None)
+
+
+def finish(traced: Traced, values: dict):
+    """The traced model with its values (the placed dims'), uncounted operators, which
+    quantities are exact, and the active parameters of a mixture of experts."""
+    model = traced.model
+    model.values = {d: values[d] for d in traced.placed if d in values}
+    model.uncounted = tuple(traced.uncounted)
+    inexact = {"flops": False, "training_flops": False} if traced.uncounted else {}
+    model.exactness = tuple(inexact.items())
+    inactive = getattr(model, "inactive", None)
+    if inactive is not None:
+        model.active = None
+        model.active = sympy.expand(model.count().total - inactive)
+    model.placed = traced.placed
+    model.unplaced = dict(traced.unplaced)
+    model.checked_at = traced.checked_at
+    model.notes = []
+    return model
+
+
+def _as_dims(expr):
+    """Fitted symbols as symcount dims (positive-integer symbols with their LaTeX names)."""
+    if not expr.free_symbols:
+        return expr
+    return expr.xreplace({s: dim(s.name) for s in expr.free_symbols})
+
+
+def _text(values, names) -> str:
+    return ", ".join(f"{n}={values[n]}" for n in names)
+
+
+def report(traced: Traced, name: str) -> None:
+    """One warning for what the import could not do: dims not placed, operators not counted."""
+    parts = []
+    if traced.unplaced:
+        parts.append("the formula keeps these dims at their values (they could not be placed: "
+                     + "; ".join(f"{d}: {why}" for d, why in traced.unplaced.items()) + ")")
+    if traced.uncounted:
+        parts.append("these operators were not counted: " + "; ".join(str(u) for u in traced.uncounted))
+    if parts:
+        warn(f"{name}: " + " and ".join(parts))
