@@ -36,7 +36,7 @@ def __getattr__(name):
 
     if name == "scaling" or name == "importers":
         return importlib.import_module(f".{name}", __name__)
-    if name in ("from_torch", "from_keras"):
+    if name in ("from_torch", "from_keras", "from_hf"):
         return getattr(importlib.import_module(".importers", __name__), name)
     raise AttributeError(f"module 'symcount' has no attribute {name!r}")
 
@@ -62,5 +62,6 @@ __all__ = [
     "dims",
     "from_keras",
     "from_torch",
+    "from_hf",
     "zoo",
 ]

@@ -21,6 +21,12 @@ def from_torch(module, input_shape=None, dims=None, *, dtype=None, name=None):
 from_torch.__doc__ = "See :func:`symcount.importers._torch.from_torch`."
 
 
+def from_hf(config, *, seq_len="seq_len", task=None, name=None):
+    from .hf import from_hf as _from_hf
+
+    return _from_hf(config, seq_len=seq_len, task=task, name=name)
+
+
 def from_keras(model_or_path, dims=None, *, name=None):
     from ._keras import from_keras as _from_keras
 
@@ -29,4 +35,4 @@ def from_keras(model_or_path, dims=None, *, name=None):
 
 from_keras.__doc__ = "See :func:`symcount.importers._keras.from_keras`."
 
-__all__ = ["Frozen", "Opaque", "Recorded", "SymcountImportWarning", "from_keras", "from_torch"]
+__all__ = ["Frozen", "Opaque", "Recorded", "SymcountImportWarning", "from_hf", "from_keras", "from_torch"]

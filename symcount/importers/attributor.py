@@ -138,7 +138,8 @@ def template(recording: Recording) -> Template:
         i = 0
         while i < len(children):
             j = i + 1
-            while j < len(children) and signatures[j] == signatures[i] and isinstance(children[i], CallNode):
+            while j < len(children) and signatures[j] == signatures[i] and isinstance(children[i], CallNode) \
+                    and _joins(children[i], children[j], calls):
                 j += 1
             child = children[i]
             ids = {c.module_id for c in children[i:j]} if isinstance(child, CallNode) else set()
@@ -171,6 +172,8 @@ def template(recording: Recording) -> Template:
                     extra.get("transposed")))
         return TOp(record.op, shapes, extra, record.grads, params, routed)
 
+    calls: dict = {}
+    _count_calls(recording.root, calls)
     root = node(recording.root)
     called = _called(recording.root)
     params = {}
@@ -182,6 +185,21 @@ def template(recording: Recording) -> Template:
     outputs = tuple(slots.shape(s) for s in recording.outputs)
     key.append(("outputs", tuple(len(s) for s in recording.outputs)))
     return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted)
+
+
+def _count_calls(node: CallNode, calls: dict) -> None:
+    for c in node.children:
+        if isinstance(c, CallNode):
+            calls[c.module_id] = calls.get(c.module_id, 0) + 1
+            _count_calls(c, calls)
+
+
+def _joins(first: CallNode, other: CallNode, calls: dict) -> bool:
+    """Whether ``other`` continues a run begun by ``first``: the same module called again
+    (a shared layer), or another module called once, as ``first`` was (a list's members)."""
+    if first.module_id == other.module_id:
+        return True
+    return calls.get(first.module_id) == 1 and calls.get(other.module_id) == 1
 
 
 def _called(root: CallNode) -> set:

@@ -178,3 +178,74 @@ def probe_base(values: dict, fields: set) -> dict:
             if name in fields and v >= 512:
                 out[name] = v // g
     return out
+
+
+def _default_seq_len(config) -> int:
+    for name in ("max_position_embeddings", "n_positions", "n_ctx", "max_target_positions"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 512
+
+
+def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: str | None = None):
+    """The symcount model of a Hugging Face config, its formula in the config's field names.
+
+    ``config``: a ``transformers.PretrainedConfig``, a ``config.json`` path, a folder
+    holding one, or a dict with ``model_type``. The model (the config's
+    ``architectures``, else ``AutoModel``, or the ``task``'s auto class: ``"causal-lm"``,
+    ``"masked-lm"``, ``"seq2seq-lm"`` …) is built on the meta device with eager attention;
+    nothing is downloaded. Token models take ``seq_len`` (and ``decoder_seq_len``) as an
+    input axis, its value the config's ``max_position_embeddings``.
+
+        model = sc.from_hf("examples/hf/llama-2-7b/config.json")
+        model.count().subs(model.values).total      # 6738415616
+
+    Every size is placed by probing (see :mod:`symcount.importers.traced`) and the formula
+    is checked at a configuration not used to build it, and at the config itself.
+    """
+    from .traced import finish, numbers, report, trace
+    from .operators import Runner
+
+    transformers_module()
+    cfg = load_config(config)
+    make = model_class(cfg, task)
+    values, _ = _config_values(cfg)
+    fields = set(values)
+    axes = [seq_len if a == "seq_len" else a for a in axes_of(cfg)]
+    user = dict(values)
+    probe_values = probe_base(values, fields)
+    for axis in axes:
+        user[axis] = _default_seq_len(cfg)
+        probe_values[axis] = 8 if user[axis] >= 32 else max(2, user[axis] // 4)
+    name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
+    runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"))
+    traced = trace(runner, probe_values, sorted(fields) + axes, name)
+    if probe_values != {k: user[k] for k in probe_values}:
+        traced = _check_at(traced, runner, user, name, make, cfg)
+    model = finish(traced, user)
+    report(traced, f"from_hf: {name}")
+    return model
+
+
+def _check_at(traced, runner, user, name, make, cfg):
+    """The formula, fitted at a smaller copy, at the config itself: parameters always (the
+    model built on the meta device), every size when its forward runs on meta. A
+    disagreement gives the numbers at the config, with the warning."""
+    import sympy
+
+    from .traced import numbers
+
+    total = traced.model.count().total
+    at = total.xreplace({s: sympy.Integer(user[s.name]) for s in total.free_symbols if s.name in user})
+    with __import__("torch").device("meta"):
+        actual = sum(p.numel() for p in builder(cfg, make)(user, "meta").parameters())
+    if at.is_Integer and int(at) == actual and not traced.unplaced:
+        return traced
+    traced.unplaced.setdefault("(the config itself)", f"the formula gives {at} parameters where the model has {actual:,}")
+    try:
+        fallback = numbers(runner, user, name)
+    except Exception:  # noqa: BLE001
+        return traced
+    fallback.unplaced = traced.unplaced
+    return fallback

@@ -57,15 +57,16 @@ def conv_macs(x, w, out, transposed):
 
 
 def conv_backward_macs(x, w, out, transposed, groups, input_grad, weight_grad):
-    """``convolution_backward``, as FlopCounterMode counts it: the input's gradient is a
-    (transposed) convolution of the output's gradient by the weight, as large as the
-    forward; the weight's gradient a convolution of input and output gradient over all
-    ``C_in · C_out`` channel pairs (``groups`` times the forward)."""
+    """``convolution_backward``: the input's gradient is a (transposed) convolution of the
+    output's gradient by the weight, the weight's a convolution of input and output
+    gradient; each as large as the forward. (FlopCounterMode counts the weight's gradient
+    over all ``C_in · C_out`` channel pairs, ``groups`` times what autograd computes for a
+    grouped convolution; symcount counts what runs, as its torch layers do.)"""
     macs = 0
     if input_grad:
         macs += conv_macs(x, w, out, transposed)
     if weight_grad:
-        macs += groups * conv_macs(x, w, out, transposed)
+        macs += conv_macs(x, w, out, transposed)
     return macs
 
 

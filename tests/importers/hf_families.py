@@ -1,18 +1,18 @@
 """Tiny configurations of thirty transformers families and their measured references.
 
-Every family has two tiny configurations (``CONFIGS[family][1]`` and ``[2]``) built with the
-family's config class, that differ in every integer size field that matters (widths, heads,
-key/value heads, intermediate sizes, vocabulary, depth, image and patch size, ...), so that a
-formula imported from configuration 1 and evaluated at configuration 2's values is really
+Every family has two tiny configurations (``make_config(family, 1)`` and ``(family, 2)``, from
+the keyword arguments ``FAMILIES[family]["kwargs"][1]`` and ``[2]`` of the family's config
+class) that differ in every integer size field that matters (widths, heads, key/value heads,
+intermediate sizes, vocabulary, depth, image and patch size, ...), so that a formula imported from configuration 1 and evaluated at configuration 2's values is really
 tested. Inside one configuration the size fields take different values where possible (so a
 formula that confuses two fields gives a wrong number), and widths and heads are powers of two
 (doubling or halving one keeps every divisibility).
 
-Fields that are lists (``depths``, ``num_heads`` and ``hidden_sizes`` of Swin and ConvNeXt,
-GPT-Neo's ``attention_types``) are *not* integer fields of ``config.to_dict()``, so they are
-the same in both configurations of a family; so are the structural switches (ALBERT's
-``num_hidden_groups`` and ``inner_group_num``, OPT's ``word_embed_proj_dim != hidden_size``,
-Falcon's attention layout).
+Fields that are lists (``depths``, ``num_heads`` and ``hidden_sizes`` of Swin and ConvNeXt)
+are *not* integer fields of ``config.to_dict()``, so they are the same in both configurations
+of a family (GPT-Neo's ``attention_types`` grows with ``num_layers``: its local and global
+layers cost the same); so are the structural switches (ALBERT's ``num_hidden_groups`` and
+``inner_group_num``, OPT's ``word_embed_proj_dim != hidden_size``, Falcon's attention layout).
 
 ``reference(family, which)`` builds ``AutoModel.from_config`` on the CPU with eager attention
 (and eager experts for the mixtures of experts) and measures, at batch 1:
@@ -25,7 +25,9 @@ Falcon's attention layout).
   times the products autograd computes; only ConvNeXt's depthwise convolutions here) — the
   raw count is kept as ``flop_counter_training_flops``;
 * ``values``: every integer field of ``config.to_dict()`` (booleans excluded) plus ``seq_len``
-  (and ``decoder_seq_len`` for the encoder-decoders): the point a formula is evaluated at.
+  for the text models and ``decoder_seq_len`` for the encoder-decoders (Whisper's encoder
+  length is ``2 * max_source_positions``; the vision models take ``image_size``): the point a
+  formula is evaluated at.
 
 The measurement runs with the math attention backend and without mkldnn, and fails if an
 operator that multiplies matrices ran with no ``FlopCounterMode`` formula (it would be
@@ -35,7 +37,6 @@ silently missing from the reference).
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 
 # ---------------------------------------------------------------------------
@@ -66,13 +67,14 @@ _family(
     dict(vocab_size=120, n_positions=48, n_embd=64, n_layer=2, n_head=16, n_inner=144,
          resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=1, eos_token_id=2, pad_token_id=0),
 )
-_family(
+_family(  # local and global layers cost the same (eager attention masks a full product)
     "gpt_neo", "GPTNeoConfig", "text",
     dict(vocab_size=100, max_position_embeddings=40, hidden_size=32, num_layers=2,
          attention_types=[[["global", "local"], 1]], num_heads=4, intermediate_size=80, window_size=6,
          resid_dropout=0.0, embed_dropout=0.0, attention_dropout=0.0, bos_token_id=1, eos_token_id=2, pad_token_id=0),
-    dict(vocab_size=120, max_position_embeddings=48, hidden_size=64, num_layers=2,
-         attention_types=[[["global", "local"], 1]], num_heads=16, intermediate_size=144, window_size=3,
+    dict(vocab_size=120, max_position_embeddings=48, hidden_size=64, num_layers=3,
+         attention_types=[[["global", "local"], 1], [["global"], 1]], num_heads=16, intermediate_size=144,
+         window_size=3,
          resid_dropout=0.0, embed_dropout=0.0, attention_dropout=0.0, bos_token_id=1, eos_token_id=2, pad_token_id=0),
 )
 _family(
@@ -490,10 +492,8 @@ def main() -> None:  # python -m tests.importers.hf_families: the references and
     for family in FAMILY_NAMES:
         t0 = time.perf_counter()
         rows = [reference(family, which) for which in (1, 2)]
-        print(
-            f"{family:12s} " + "  ".join(f"{r['params']:>8d} {r['flops']:>10d} {r['training_flops']:>10d}" for r in rows)
-            + f"  {time.perf_counter() - t0:.2f}s"
-        )
+        numbers = "  ".join(f"{r['params']:>8d} {r['flops']:>10d} {r['training_flops']:>10d}" for r in rows)
+        print(f"{family:12s} {numbers}  {time.perf_counter() - t0:.2f}s")
     print(f"total {time.perf_counter() - start:.1f}s")
 
 
