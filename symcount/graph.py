@@ -49,6 +49,10 @@ def model_dims(records) -> tuple[sympy.Symbol, ...]:
         for w in record.weights:
             visit(w.shape)
         visit(record.repeat)
+        for product in record.products:  # an imported model's product may move with an axis alone
+            visit(product.macs)
+            if product.backward_macs is not None:
+                visit(product.backward_macs)
         for condition in record.conditions:  # a dim may appear only in a condition (Eq(d, 1))
             visit(condition.relation)
     return tuple(seen)

@@ -325,7 +325,8 @@ class _Importer:
             probe = list(dict.fromkeys(axes))
         base_values = dict(self.symbols.values)
         try:
-            return trace(runner, base_values, probe, self.name)
+            pure = [a for a in axes if factory is None or a not in factory.arguments]
+            return trace(runner, base_values, probe, self.name, axes=pure)
         except Exception as exc:  # noqa: BLE001 - a forward that cannot be recorded: the other modes
             self.notes.append(f"operators not recorded: {exc}")
             return None

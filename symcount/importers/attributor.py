@@ -282,6 +282,10 @@ def fit_slot(values: list, probes: list, base: int, single: dict, dims: list):
         else:
             exponents[d] = e
     symbols = {d: sympy.Symbol(d, integer=True, positive=True) for d in depends}
+    if non_monomial and len(depends) == 1:
+        floor = _fit_floor(values, probes, base, single, depends[0], symbols[depends[0]])
+        if floor is not None:
+            return floor
     if not non_monomial:
         base_values = probes[base].values
         monomial = Fraction(1)
@@ -290,6 +294,21 @@ def fit_slot(values: list, probes: list, base: int, single: dict, dims: list):
         c = Fraction(y0) / monomial
         return sympy.Rational(c.numerator, c.denominator) * sympy.Mul(*(symbols[d] ** e for d, e in exponents.items()))
     return _fit_sum(values, probes, base, single, depends, exponents, non_monomial, symbols)
+
+
+def _fit_floor(values, probes, base, single, d, symbol):
+    """``floor((d + B)/C) + D``: a size after strided convolutions and pools along one
+    axis (a chain of torch's ``⌊(n + 2p − d(k−1) − 1)/s⌋ + 1`` is one such floor), from at
+    least four points along ``d``."""
+    points = [(probes[base].values[d], values[base])] + [(probes[k].values[d], values[k]) for k, _ in single[d]]
+    if len(points) < 4:
+        return None
+    for c in range(2, 65):
+        for b in range(c):
+            offsets = {y - (x + b) // c for x, y in points}
+            if len(offsets) == 1:
+                return sympy.floor((symbol + b) / sympy.Integer(c)) + offsets.pop()
+    return None
 
 
 def _supports(values, probes, base, single, d):
@@ -301,8 +320,8 @@ def _supports(values, probes, base, single, d):
     candidates = [-1, 0, 1, 2]
     for size in (2, 3, 4):
         for combo in _combinations(candidates, size):
-            if len(points) < size + 1 and size < 4:
-                continue
+            if len(points) < size + 1:
+                continue  # a square system fits anything: one point more checks the exponents
             if _solve([[t ** e for e in combo] for t, _ in points], [y for _, y in points]) is not None:
                 return combo
     return None

@@ -220,7 +220,7 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
         probe_values[axis] = 8 if user[axis] >= 32 else max(2, user[axis] // 4)
     name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
     runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"))
-    traced = trace(runner, probe_values, sorted(fields) + axes, name)
+    traced = trace(runner, probe_values, sorted(fields) + axes, name, axes=axes)
     if probe_values != {k: user[k] for k in probe_values}:
         traced = _check_at(traced, runner, user, name, make, cfg)
     model = finish(traced, user)

@@ -494,6 +494,9 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
         pre.remove()
         post.remove()
     outputs = _floating_outputs(output, [])
+    recorder.root.input_shape = _first_shape(args, kwargs)
+    recorder.root.input_rows = _first_rows(args, kwargs)
+    recorder.root.output_shape = _shape(outputs[0])[1:] if outputs and outputs[0].dim() else ()
     _mark_gradients(recorder, outputs)
     uncounted = [Uncounted(op, path, calls) for (op, path), calls in recorder.uncounted.items()]
     uncounted += _custom_functions(outputs)

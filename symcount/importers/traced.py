@@ -75,6 +75,16 @@ class _Session:
         except Exception:  # noqa: BLE001 - a configuration the model rejects is no probe
             return None
 
+    def shifted(self, d):
+        """Probes at ``d + 1`` and ``d + 3`` (an input axis: floors of strided layers show)."""
+        for shift in (1, 3):
+            v = self.base[d] + shift
+            values = dict(self.base)
+            values[d] = v
+            k = self.try_add(values, ((d, Fraction(v, self.base[d])),))
+            if k is not None:
+                self.single[d].append((k, Fraction(v, self.base[d])))
+
     def start(self):
         t, called, rec = self.run(self.base)
         self.templates.append(t)
@@ -114,18 +124,19 @@ class _Session:
             self.try_add(values, tuple(changes.items()))
 
 
-def _verification(session, placed) -> dict | None:
+def _verification(session, placed) -> dict | None:  # noqa: C901
     """A configuration changing every placed dim at once, by factors that differ between
     neighbouring dims where the model accepts it."""
     patterns = []
     for a, b in ((Fraction(2), Fraction(4)), (Fraction(4), Fraction(2)), (Fraction(2), Fraction(2)),
-                 (Fraction(3), Fraction(2)), (Fraction(2), Fraction(3))):
+                 (Fraction(3), Fraction(2)), (Fraction(2), Fraction(3)), (Fraction(6), Fraction(6)),
+                 (Fraction(5), Fraction(5)), (Fraction(8), Fraction(8))):
         patterns.append({d: (a if i % 2 == 0 else b) for i, d in enumerate(placed)})
-    patterns.append({d: session.single[d][0][1] for d in placed})
+    used = [p.values for p in session.probes]
     for changes in patterns:
         values = _scaled(session.base, changes)
-        if values is None:
-            continue
+        if values is None or values in used:
+            continue  # a configuration the fit used checks nothing
         try:
             t, _, _ = session.run(values)
         except Exception:  # noqa: BLE001
@@ -142,12 +153,15 @@ def _value(expr, values: dict) -> Fraction:
     return Fraction(int(number.p), int(number.q))
 
 
-def trace(run, base: dict, probe: list, name: str, *, symbols=None) -> Traced:
+def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
     """Import by probing. ``run(values)`` records the model at ``values`` (dim name →
     int) and returns ``(template, called paths, recording)``; ``probe`` lists the dims
     that can be changed (config fields of a rebuildable model, input axes)."""
     session = _Session(run, base, probe)
     session.start()
+    for d in axes:
+        if d in session.single:
+            session.shifted(d)
     exprs, failed = fit(session.templates, session.probes, 0, session.single)
     needs = {d for exc in failed.values() for d in exc.needs}
     if needs:
