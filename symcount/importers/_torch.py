@@ -544,7 +544,8 @@ def _agrees(model, traced, values) -> bool:
 
 
 def _at(expr, values):
-    number = sympy.sympify(expr).xreplace({s: sympy.Integer(values[s.name]) for s in expr.free_symbols
+    expr = expr if isinstance(expr, sympy.Basic) else sympy.Integer(expr)
+    number = expr.xreplace({s: sympy.Integer(values[s.name]) for s in expr.free_symbols
                                            if s.name in values})
     return int(number) if number.is_Integer else None
 

@@ -66,7 +66,8 @@ def _op_macs(op: TOp, exprs):
         return sympy.expand(forward), sympy.expand(backward)
     forward = rule.forward(*shapes)
     backward = rule.backward(shapes, op.grads, {})
-    return sympy.expand(forward), sympy.expand(sympy.sympify(backward))
+    backward = backward if isinstance(backward, sympy.Basic) else sympy.Integer(backward)
+    return sympy.expand(forward), sympy.expand(backward)
 
 
 def _integral(expr) -> bool:
