@@ -66,19 +66,23 @@ class Template:
     values: list
     key: tuple
     uncounted: list
+    #: where each slot is (module path and what), for messages
+    where: list = field(default_factory=list)
 
 
 class _Slots:
     def __init__(self):
         self.values: list[int] = []
+        self.where: list[str] = []
         self.key: list = []
 
-    def slot(self, value) -> int:
+    def slot(self, value, where: str) -> int:
         self.values.append(int(value))
+        self.where.append(where)
         return len(self.values) - 1
 
-    def shape(self, shape) -> tuple:
-        return tuple(self.slot(s) for s in shape)
+    def shape(self, shape, where: str) -> tuple:
+        return tuple(self.slot(s, f"{where}, axis {i}") for i, s in enumerate(shape))
 
 
 def _signature(item) -> tuple:
@@ -130,9 +134,9 @@ def template(recording: Recording) -> Template:
     def node(call: CallNode) -> TNode:
         represented.add(call.path)
         t = TNode(call.path, call.kind, call.module_id)
-        t.input_shape = slots.shape(call.input_shape)
+        t.input_shape = slots.shape(call.input_shape, f"the input of {call.path or '(root)'}")
         key.append(("in", len(call.input_shape)))
-        children = _merge_routed(call.children)
+        children = _merge_routed([c for c in call.children if isinstance(c, OpRecord) or weighs(c)])
         signatures = [_signature(c) if isinstance(c, OpRecord) else
                       (_signature(c), _param_signature(recording, c, c.path + ".")) for c in children]
         i = 0
@@ -145,7 +149,7 @@ def template(recording: Recording) -> Template:
             ids = {c.module_id for c in children[i:j]} if isinstance(child, CallNode) else set()
             shared = isinstance(child, CallNode) and len(ids) == 1 and j - i > 1
             if isinstance(child, CallNode):
-                mult = slots.slot(j - i)
+                mult = slots.slot(j - i, f"the number of calls of {child.path}")
                 key.append(("run", child.kind, _relative(child.path, call.path), shared))
                 item = node(child)
             else:
@@ -153,24 +157,36 @@ def template(recording: Recording) -> Template:
                 item = op(child, call)
             t.items.append((item, mult, shared))
             i = j
-        t.output_shape = slots.shape(call.output_shape)
+        t.output_shape = slots.shape(call.output_shape, f"the output of {call.path or '(root)'}")
         key.append(("out", len(call.output_shape), "end"))
         return t
 
     def op(record: OpRecord, call) -> TOp:
-        shapes = tuple(slots.shape(s) for s in record.shapes)
+        at = f"{record.op} in {call.path or '(root)'}"
+        shapes = tuple(slots.shape(s, f"operand {j} of {at}") for j, s in enumerate(record.shapes))
         extra = {}
         if "out" in record.extra:
-            extra = {"out": slots.shape(record.extra["out"]), "transposed": record.extra["transposed"],
-                     "groups": slots.slot(record.extra["groups"])}
+            extra = {"out": slots.shape(record.extra["out"], f"the output of {at}"),
+                     "transposed": record.extra["transposed"],
+                     "groups": slots.slot(record.extra["groups"], f"the groups of {at}")}
         params = tuple(None if p is None else (p[0], p[1], p[2] == "stacked") for p in record.params)
         routed = None
         if any(p is not None and p[2] for p in params):
-            routed = (shapes[0][0], slots.slot(call.input_rows))
+            routed = (shapes[0][0], slots.slot(call.input_rows, f"the tokens routed in {call.path}"))
         key.append(("op", record.op, tuple(len(s) for s in record.shapes), record.grads,
                     tuple(None if p is None else (_relative(p[0], call.path), p[1], p[2]) for p in params),
                     extra.get("transposed")))
         return TOp(record.op, shapes, extra, record.grads, params, routed)
+
+    owners = tuple(recording.params)
+
+    def weighs(call: CallNode) -> bool:
+        """Whether a call runs a product or owns a parameter, itself or inside: a call that
+        does neither (an activation, a dropout, a rotary embedding) costs nothing to count
+        and has no place in the template (its number of calls may follow the data)."""
+        if any(p == call.path or p.startswith(call.path + ".") for p in owners):
+            return True
+        return any(isinstance(c, OpRecord) or weighs(c) for c in call.children)
 
     calls: dict = {}
     _count_calls(recording.root, calls)
@@ -180,11 +196,42 @@ def template(recording: Recording) -> Template:
     for path, plist in recording.params.items():
         if path in called and path not in represented:
             continue  # a member of a folded run: its representative stands for it
-        params[path] = [(name, slots.shape(shape), trainable) for name, shape, trainable in plist]
+        params[path] = [(name, slots.shape(shape, f"{path}.{name}"), trainable) for name, shape, trainable in plist]
         key.append(("param", _index_free(path), tuple((n, len(s), t) for n, s, t in plist)))
-    outputs = tuple(slots.shape(s) for s in recording.outputs)
+    outputs = tuple(slots.shape(s, f"output {j} of the model") for j, s in enumerate(recording.outputs))
     key.append(("outputs", tuple(len(s) for s in recording.outputs)))
-    return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted)
+    return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted, slots.where)
+
+
+def display_slots(template: Template) -> set:
+    """The slots that are only a module call's input or output shape: no product, parameter,
+    multiplicity or model output reads them (a size there that cannot be placed only
+    leaves that shape unknown)."""
+    shown, used = set(), set()
+
+    def visit(node: TNode):
+        shown.update(node.input_shape)
+        shown.update(node.output_shape)
+        for item, mult, _ in node.items:
+            if mult is not None:
+                used.add(mult)
+            if isinstance(item, TOp):
+                for shape in item.shapes:
+                    used.update(shape)
+                used.update(item.extra.get("out", ()))
+                if "groups" in item.extra:
+                    used.add(item.extra["groups"])
+                used.update(item.routed or ())
+            else:
+                visit(item)
+
+    visit(template.root)
+    for params in template.params.values():
+        for _, shape, _ in params:
+            used.update(shape)
+    for shape in template.outputs:
+        used.update(shape)
+    return shown - used
 
 
 def _count_calls(node: CallNode, calls: dict) -> None:
@@ -196,10 +243,16 @@ def _count_calls(node: CallNode, calls: dict) -> None:
 
 def _joins(first: CallNode, other: CallNode, calls: dict) -> bool:
     """Whether ``other`` continues a run begun by ``first``: the same module called again
-    (a shared layer), or another module called once, as ``first`` was (a list's members)."""
+    (a shared layer), or another member of the same list (``layers.3`` after ``layers.2``),
+    each called once. Two modules that only happen to be alike at these sizes (a
+    cross-attention's query and key projections when both sequences are as long) are not
+    a run."""
     if first.module_id == other.module_id:
         return True
-    return calls.get(first.module_id) == 1 and calls.get(other.module_id) == 1
+    a, _, i = first.path.rpartition(".")
+    b, _, j = other.path.rpartition(".")
+    members = a == b and i.isdigit() and j.isdigit()
+    return members and calls.get(first.module_id) == 1 and calls.get(other.module_id) == 1
 
 
 def _called(root: CallNode) -> set:
@@ -258,13 +311,14 @@ def _power(ratio: Fraction, factor: Fraction) -> int | None:
     return None
 
 
-def fit_slot(values: list, probes: list, base: int, single: dict, dims: list):
+def fit_slot(values: list, probes: list, base: int, single: dict, dims: list, last: bool = False):
     """The expression of one slot.
 
     ``values[k]`` is the slot at ``probes[k]``; ``probes[base]`` is the base
     configuration; ``single[d]`` lists the probes that change only dim ``d`` (with the
     factor). Returns a SymPy expression in ``dims`` (symbols by name) or raises
-    :class:`FitError`.
+    :class:`FitError`. A truncated monomial (``floor(c·∏dᵢ^eᵢ)``) is tried only when no
+    more probes can help (``last``, or the sum asks for none).
     """
     y0 = values[base]
     depends = [d for d, ks in single.items() if any(values[k] != y0 for k, _ in ks)]
@@ -293,7 +347,15 @@ def fit_slot(values: list, probes: list, base: int, single: dict, dims: list):
             monomial *= Fraction(base_values[d]) ** e
         c = Fraction(y0) / monomial
         return sympy.Rational(c.numerator, c.denominator) * sympy.Mul(*(symbols[d] ** e for d, e in exponents.items()))
-    return _fit_sum(values, probes, base, single, depends, exponents, non_monomial, symbols)
+    try:
+        return _fit_sum(values, probes, base, single, depends, exponents, non_monomial, symbols)
+    except FitError as exc:
+        if exc.needs and not last:
+            raise  # more probes may show a sum: a floor is the last resort, not a shortcut
+        truncated = _fit_truncated(values, probes, depends, symbols)
+        if truncated is None:
+            raise
+        return truncated
 
 
 def _fit_floor(values, probes, base, single, d, symbol):
@@ -311,9 +373,44 @@ def _fit_floor(values, probes, base, single, d, symbol):
     return None
 
 
+def _fit_truncated(values, probes, depends, symbols):
+    """``floor(c · ∏ dᵢ^eᵢ)``: a size computed as ``int(fraction × size)`` (GPT-NeoX's
+    ``rotary_ndims = int(head_size * rotary_pct)``), from every probe: the exponents in
+    -1..2 and the simplest fraction ``c`` that every probe's floor bounds."""
+    points = [(p.values, Fraction(v)) for p, v in zip(probes, values) if all(d in p.values for d in depends)]
+    if len(points) < 2 * len(depends) + 2 or any(y < 1 for _, y in points):
+        return None
+    for exps in cartesian(*([1, -1, 2, 0] for _ in depends)):
+        if not any(exps):
+            continue
+        low, high = Fraction(0), None
+        for vals, y in points:
+            m = _monomial_value(vals, depends, exps)
+            low = max(low, y / m)
+            high = (y + 1) / m if high is None else min(high, (y + 1) / m)
+            if high <= low:
+                break
+        else:
+            c = _simplest_between(low, high)
+            if c is not None:
+                monomial = sympy.Mul(*(symbols[d] ** e for d, e in zip(depends, exps)))
+                return sympy.floor(sympy.Rational(c.numerator, c.denominator) * monomial)
+    return None
+
+
+def _simplest_between(low: Fraction, high: Fraction, limit: int = 64) -> Fraction | None:
+    """The fraction with the smallest denominator (at most ``limit``) in ``[low, high)``."""
+    for q in range(1, limit + 1):
+        p = -((-low.numerator * q) // low.denominator)  # ceil(low * q)
+        if Fraction(p, q) < high:
+            return Fraction(p, q)
+    return None
+
+
 def _supports(values, probes, base, single, d):
     """The exponents of ``d`` in a sum: from the probes along ``d`` alone (at least three
-    points), the smallest set of exponents in -1..2 that explains them."""
+    points, one more than the exponents fitted), the smallest set of exponents in -1..2
+    that explains them."""
     points = [(Fraction(1), Fraction(values[base]))] + [(f, Fraction(values[k])) for k, f in single[d]]
     if len(points) < 3:
         return None
@@ -336,11 +433,12 @@ def _combinations(items, k):
 def _fit_sum(values, probes, base, single, depends, exponents, non_monomial, symbols):
     supports = {d: (exponents[d],) for d in exponents}
     for d in non_monomial:
-        if len(single[d]) < 3:
+        if len(single[d]) < 2:
             raise FitError(f"the size is not a power of {d}", needs=(d,))
         s = _supports(values, probes, base, single, d)
         if s is None:
-            raise FitError(f"the size moves with {d} in a way not a sum of powers")
+            raise FitError(f"the size moves with {d} in a way not a sum of powers",
+                           needs=(d,) if len(single[d]) < 4 else ())
         supports[d] = s
     order = list(depends)
     monomials = list(cartesian(*(supports[d] for d in order)))
@@ -398,7 +496,7 @@ def depends_on(values, base: int, single: dict) -> tuple:
     return tuple(d for d, ks in single.items() if any(values[k] != values[base] for k, _ in ks))
 
 
-def fit(templates: list, probes: list, base: int, single: dict):
+def fit(templates: list, probes: list, base: int, single: dict, last: bool = False):
     """Every slot's expression (a list parallel to the base template's values) and the
     slots that could not be explained (index → the :class:`FitError`)."""
     columns: dict = {}
@@ -407,9 +505,18 @@ def fit(templates: list, probes: list, base: int, single: dict):
         values = tuple(t.values[i] for t in templates)
         if values not in columns:
             try:
-                columns[values] = fit_slot(list(values), probes, base, single, list(single))
+                columns[values] = fit_slot(list(values), probes, base, single, list(single), last)
             except FitError as exc:
                 columns[values] = exc
+    floors = [(values, expr) for values, expr in columns.items()
+              if isinstance(expr, sympy.Basic) and expr.has(sympy.floor)]
+    for values, result in list(columns.items()):
+        if isinstance(result, FitError) and floors:
+            composed = _fit_composed(values, floors)
+            if composed is not None:
+                columns[values] = composed
+    for i in range(len(templates[base].values)):
+        values = tuple(t.values[i] for t in templates)
         result = columns[values]
         if isinstance(result, FitError):
             failed[i] = result
@@ -417,3 +524,17 @@ def fit(templates: list, probes: list, base: int, single: dict):
         else:
             exprs.append(result)
     return exprs, failed
+
+
+def _fit_composed(values, floors):
+    """``a·g² + b·g + c`` of a fitted floor ``g`` (a ViT's ``⌊image/patch⌋² + 1`` tokens),
+    solved exactly from every probe, with one equation more than unknowns."""
+    for g_values, g in floors:
+        if len(set(g_values)) < 4:
+            continue
+        rows = [[Fraction(v) ** 2, Fraction(v), Fraction(1)] for v in g_values]
+        solution = _solve(rows, [Fraction(y) for y in values])
+        if solution is not None:
+            a, b, c = (sympy.Rational(x.numerator, x.denominator) for x in solution)
+            return a * g ** 2 + b * g + c
+    return None

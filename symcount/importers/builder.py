@@ -96,6 +96,8 @@ class Builder:
 
     def shape(self, slots) -> tuple:
         sizes = tuple(self.exprs[s] for s in slots)
+        if any(size is None for size in sizes):
+            return (None,)  # a size no probe could place: the shape is unknown
         for size in sizes:
             if not _integral(size):
                 self.integral.add(size)

@@ -88,13 +88,38 @@ def model_class(config, task):
 
 
 def with_values(config, values: dict):
-    """A copy of ``config`` with some fields changed."""
+    """A copy of ``config`` with some fields changed; per-layer lists follow a changed depth
+    field (see :func:`follow_depth`)."""
     fields = config.to_dict()
+    for name, value in values.items():
+        old = fields.get(name)
+        if isinstance(old, int) and old != value and _DEPTH.search(name):
+            follow_depth(fields, old, value)
     fields.update(values)
     fields.pop("model_type", None)
     fields.pop("transformers_version", None)
     copy = type(config).from_dict(fields)
     return copy
+
+
+def follow_depth(fields: dict, old: int, new: int) -> None:
+    """Resize the per-layer lists of a config whose depth field goes from ``old`` to ``new``
+    (in place): a list of ``old`` entries (Qwen2's and Gemma-2's ``layer_types``, GPT-Neo's
+    ``attention_layers``) repeats its pattern to ``new`` entries, and a list of
+    ``[pattern, repeats]`` pairs covering ``old`` layers (GPT-Neo's ``attention_types``)
+    scales its repeats, as the config's own validation requires."""
+    for name, value in list(fields.items()):
+        if not isinstance(value, list) or not value:
+            continue
+        if len(value) == old and all(isinstance(v, (str, int, float, type(None))) for v in value):
+            fields[name] = [value[i % old] for i in range(new)]
+            continue
+        pairs = all(isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], (list, tuple))
+                    and isinstance(v[1], int) for v in value)
+        if pairs and sum(len(p) * r for p, r in value) == old:
+            scaled = [[list(p), r * new // old] for p, r in value]
+            if all(r * new % old == 0 for _, r in value):
+                fields[name] = scaled
 
 
 def builder(config, make):
@@ -215,9 +240,10 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
     axes = [seq_len if a == "seq_len" else a for a in axes_of(cfg)]
     user = dict(values)
     probe_values = probe_base(values, fields)
-    for axis in axes:
+    for k, axis in enumerate(axes):
         user[axis] = _default_seq_len(cfg)
-        probe_values[axis] = 8 if user[axis] >= 32 else max(2, user[axis] // 4)
+        # distinct lengths for the encoder and the decoder (8, 12), so that no two sizes agree by chance
+        probe_values[axis] = (8 + 4 * k) if user[axis] >= 32 else max(2, user[axis] // 4 + k)
     name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
     runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"))
     traced = trace(runner, probe_values, sorted(fields) + axes, name, axes=axes)
@@ -240,9 +266,12 @@ def _check_at(traced, runner, user, name, make, cfg):
     at = total.xreplace({s: sympy.Integer(user[s.name]) for s in total.free_symbols if s.name in user})
     with __import__("torch").device("meta"):
         actual = sum(p.numel() for p in builder(cfg, make)(user, "meta").parameters())
-    if at.is_Integer and int(at) == actual and not traced.unplaced:
-        return traced
-    traced.unplaced.setdefault("(the config itself)", f"the formula gives {at} parameters where the model has {actual:,}")
+    moved = [d for d in traced.unplaced if d in user and traced.base.get(d) != user[d]]
+    if at.is_Integer and int(at) == actual and not moved:
+        return traced  # dims not placed are at the config's own values: the formula holds there
+    if not (at.is_Integer and int(at) == actual):
+        traced.unplaced.setdefault("(the config itself)",
+                                   f"the formula gives {at} parameters where the model has {actual:,}")
     try:
         fallback = numbers(runner, user, name)
     except Exception:  # noqa: BLE001

@@ -499,7 +499,9 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
     recorder.root.output_shape = _shape(outputs[0])[1:] if outputs and outputs[0].dim() else ()
     _mark_gradients(recorder, outputs)
     uncounted = [Uncounted(op, path, calls) for (op, path), calls in recorder.uncounted.items()]
-    uncounted += _custom_functions(outputs)
+    leaves = [p for p in (state.values() if state is not None else module.parameters())
+              if getattr(p, "requires_grad", False) and p.is_leaf]
+    uncounted += _custom_functions(outputs, leaves)
     shapes = tuple(_shape(t)[1:] for t in outputs)
     return Recording(recorder.root, recorder.params, shapes, uncounted)
 
@@ -544,18 +546,64 @@ def _operand_grads(op, needed) -> tuple:
     return tuple(grads)
 
 
-def _custom_functions(outputs) -> list:
-    """Custom ``torch.autograd.Function`` s on the backward path: their backward is the
-    user's code, not counted."""
+def _custom_functions(outputs, leaves) -> list:
+    """Custom ``torch.autograd.Function`` s on the backward path. Their backward is the
+    user's code: it is run (``torch.autograd.grad`` to the parameters, nothing
+    accumulated) and recorded, and what it computes beyond elementwise operators (a
+    product, an operator symcount does not know) is listed as uncounted. A backward of
+    elementwise operators only (Bloom's ``GeLUFunction``) costs no FLOPs by the project's
+    convention, as in the forward."""
     import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
 
+    custom = [n for n in _reachable(outputs) if isinstance(n, torch.autograd.function.BackwardCFunction)]
+    if not custom:
+        return []
+    inside: list = []
     found: dict = {}
-    for node in _reachable(outputs):
-        if isinstance(node, torch.autograd.function.BackwardCFunction):
+    handles = []
+
+    def enter(name):
+        def hook(grad_outputs):
+            inside.append(name)
+        return hook
+
+    def leave(grad_inputs, grad_outputs):
+        if inside:
+            inside.pop()
+
+    for node in custom:
+        handles.append(node.register_prehook(enter(type(node).__name__.removesuffix("Backward"))))
+        handles.append(node.register_hook(leave))
+
+    class Mode(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if inside and (func._overloadpacket.__name__ in PRODUCTS or not is_known_zero(func)):
+                key = (inside[-1], func._overloadpacket.__name__)
+                found[key] = found.get(key, 0) + 1
+            return out
+
+    ran = True
+    try:
+        loss = sum(o.float().sum() for o in outputs)
+        with Mode():
+            torch.autograd.grad(loss, leaves, allow_unused=True) if leaves else None
+    except Exception:  # noqa: BLE001 - a backward that cannot run here is not counted
+        ran = False
+    finally:
+        for h in handles:
+            h.remove()
+    if not ran or not leaves:
+        names: dict = {}
+        for node in custom:
             name = type(node).__name__.removesuffix("Backward")
-            found[name] = found.get(name, 0) + 1
-    return [Uncounted(f"{name}.backward", "", calls, "custom autograd Function: its backward is the user's code")
-            for name, calls in found.items()]
+            names[name] = names.get(name, 0) + 1
+        return [Uncounted(f"{name}.backward", "", calls, "custom autograd Function: its backward could not be run")
+                for name, calls in names.items()]
+    return [Uncounted(f"{name}.backward: {op}", "", calls,
+                      "custom autograd Function: its backward runs an operator symcount does not count")
+            for (name, op), calls in found.items()]
 
 
 def check_module(module) -> None:

@@ -15,17 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import combinations
 
 import sympy
 
 from ..dims import dim
 from ._common import warn
-from .attributor import FitError, Probe, depends_on, fit, template
+from .attributor import FitError, Probe, depends_on, display_slots, fit, template
 from .builder import Builder, called_paths
 from .recorder import record
 
 #: factors tried for a dim's probe, in order
 _FACTORS = (Fraction(2), Fraction(1, 2), Fraction(3), Fraction(4))
+#: rounds of further probes asked for by slots the probes so far cannot explain
+_ROUNDS = 3
 #: more points along a dim whose sizes are sums
 _MORE = (Fraction(4), Fraction(1, 2), Fraction(8), Fraction(3), Fraction(1, 4))
 
@@ -41,6 +44,8 @@ class Traced:
     uncounted: list = field(default_factory=list)
     #: the configuration the formula was checked at (not used to fit it)
     checked_at: dict | None = None
+    #: the configuration probed around (dims not placed keep their values here)
+    base: dict = field(default_factory=dict)
 
 
 def _scaled(values: dict, changes: dict) -> dict | None:
@@ -163,26 +168,36 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
         if d in session.single:
             session.shifted(d)
     exprs, failed = fit(session.templates, session.probes, 0, session.single)
-    needs = {d for exc in failed.values() for d in exc.needs}
-    if needs:
-        for d in needs:
-            session.more_along(d)
-        pairs = {tuple(sorted(exc.needs)) for exc in failed.values() if len(exc.needs) > 1}
-        from itertools import combinations
-
-        for group in pairs:
+    asked: set = set()
+    for _ in range(_ROUNDS):
+        needs = {(d,) for exc in failed.values() for d in exc.needs}
+        needs |= {tuple(sorted(exc.needs)) for exc in failed.values() if len(exc.needs) > 1}
+        needs -= asked
+        if not needs:
+            break
+        asked |= needs
+        for group in sorted(needs, key=len):
+            if len(group) == 1:
+                session.more_along(group[0])
+                continue
             for a, b in combinations(group, 2):
                 session.jointly((a, b))
             if len(group) > 2:
                 session.jointly(group)
         exprs, failed = fit(session.templates, session.probes, 0, session.single)
+    if failed:
+        exprs, failed = fit(session.templates, session.probes, 0, session.single, last=True)
     placed = [d for d in session.single]
     bad = set()
+    shown = display_slots(session.templates[0])
+    unknown = {i for i in failed if i in shown}  # a module's shape only: left unknown
     for i, exc in failed.items():
+        if i in unknown:
+            continue
         values = tuple(t.values[i] for t in session.templates)
         bad.update(depends_on(values, 0, session.single))
         for d in depends_on(values, 0, session.single):
-            session.unplaced.setdefault(d, f"a size moving with it is not explained ({exc})")
+            session.unplaced.setdefault(d, f"{_where(session, i)} is not explained ({exc})")
     check = _verification(session, [d for d in placed if d not in bad])
     checked_at = None
     if check is not None:
@@ -192,11 +207,14 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
             if i in failed:
                 continue
             if _value(expr, values) != t.values[i]:
+                if i in shown:
+                    unknown.add(i)
+                    continue
                 moving = depends_on(tuple(tt.values[i] for tt in session.templates), 0, session.single)
                 bad.update(moving)
                 for d in moving:
-                    session.unplaced.setdefault(d, f"the formula of a size disagrees with the model at "
-                                                   f"{_text(values, moving)}")
+                    session.unplaced.setdefault(d, f"the formula of {_where(session, i)} gives {_value(expr, values)} "
+                                                   f"where the model has {t.values[i]} at {_text(values, moving)}")
     else:
         for d in placed:
             if d not in bad:
@@ -207,12 +225,14 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
     base_t = session.templates[0]
     final = []
     for i, expr in enumerate(exprs):
-        if i in failed:
+        if i in unknown:
+            final.append(None)
+        elif i in failed:
             final.append(sympy.Integer(base_t.values[i]))
         else:
             final.append(_as_dims(expr.xreplace(fixed) if fixed else expr))
     model = Builder(base_t, final, name, session.called).build()
-    return Traced(model, tuple(keep), dict(session.unplaced), list(base_t.uncounted), checked_at)
+    return Traced(model, tuple(keep), dict(session.unplaced), list(base_t.uncounted), checked_at, dict(base))
 
 
 def numbers(run, values: dict, name: str) -> Traced:
@@ -246,6 +266,11 @@ def _as_dims(expr):
     if not expr.free_symbols:
         return expr
     return expr.xreplace({s: dim(s.name) for s in expr.free_symbols})
+
+
+def _where(session, i) -> str:
+    where = session.templates[0].where
+    return where[i] if i < len(where) else f"size {i}"
 
 
 def _text(values, names) -> str:
