@@ -93,7 +93,20 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
     if named and not keras_file:
         raise SubstitutionError(f"{target}: --dims names the sizes of a Keras model file (.keras or its JSON); "
                                 f"give other targets' dims values with --set")
-    if keras_file:
+    hf_config = not keras_file and not is_zoo_target(target) and _is_hf_config(target)
+    if hf_config:
+        from .importers import from_hf
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = from_hf(target)
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        dim_sets = sets
+        count = model.count()
+        defaults = dict(model.values)
+        arguments = set()
+    elif keras_file:
         from .importers import from_keras
 
         with warnings.catch_warnings(record=True) as caught:
@@ -143,6 +156,21 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
     return count.subs(values) if values else count
 
 
+def _is_hf_config(target: str) -> bool:
+    """A Hugging Face ``config.json`` (a JSON object with ``model_type``) or a folder holding one."""
+    from pathlib import Path
+
+    path = Path(target)
+    if path.is_dir():
+        path = path / "config.json"
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    from .spec import read_data
+
+    data = read_data(path)
+    return isinstance(data, dict) and isinstance(data.get("model_type"), str)
+
+
 def _is_keras_file(target: str) -> bool:
     """A ``.keras`` file, or a ``.json`` file holding a Keras model (``class_name`` and ``config``)."""
     from pathlib import Path
@@ -174,6 +202,12 @@ def _count_text(count) -> str:
         if value.is_Integer:
             text = f"{expr} = {int(value):,}" if expr != value else f"{int(value):,}"
         lines.append(f"  {title + ':':<16}{text}")
+    if count.active is not None:  # a mixture of experts: what one token uses
+        expr, value = symbolic.active_params, count.active_params
+        text = f"{expr} = {int(value):,}" if value.is_Integer and expr != value else str(expr)
+        lines.insert(2, f"  {'active:':<16}{text}")
+    if count.uncounted:
+        lines.append("  not counted:    " + "; ".join(str(u) for u in count.uncounted))
     if count.values:
         lines.append("  values:         " + ", ".join(f"{k}={v}" for k, v in count.values.items()))
     if count.conditions:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
-from ..errors import ArgumentError, SpecError
+from ..errors import ArgumentError, SpecError, SymcountError
 from ._symbols import _DEPTH, _config_values
 
 #: the largest config.json read (bytes)
@@ -187,9 +188,15 @@ def axes_of(config):
     return axes
 
 
+_HEADS = re.compile(r"(^|_)(n_)?(head|heads|num_heads|attention_heads|key_value_heads|kv_heads)$")
+
+
 def probe_base(values: dict, fields: set) -> dict:
     """A smaller configuration to probe a large one at: depth fields at most 2, fields of
-    512 or more divided by one power of two (as large as keeps them at least 64)."""
+    512 or more divided by one power of two ``g`` (as large as keeps them at least 64), and
+    the head counts divided by the power of two (at most ``g``) that keeps each head at
+    least 8 wide and every head count whole (Mixtral's 32 query and 8 key/value heads
+    become 8 and 2 at width 64, as its 128-wide heads become 16)."""
     out = dict(values)
     for name, v in values.items():
         if name in fields and _DEPTH.search(name) and v > 2:
@@ -202,6 +209,14 @@ def probe_base(values: dict, fields: set) -> dict:
         for name, v in values.items():
             if name in fields and v >= 512:
                 out[name] = v // g
+        heads = {n: v for n, v in values.items() if n in fields and _HEADS.search(n)}
+        width = min(out[n] for n, v in values.items() if n in fields and v >= 512)
+        h = 1
+        while heads and h < g and max(heads.values()) // h > 1 and width * h // max(heads.values()) < 8 \
+                and all(v % (2 * h) == 0 for v in heads.values()):
+            h *= 2
+        for n, v in heads.items():
+            out[n] = v // h
     return out
 
 
@@ -274,7 +289,9 @@ def _check_at(traced, runner, user, name, make, cfg):
                                    f"the formula gives {at} parameters where the model has {actual:,}")
     try:
         fallback = numbers(runner, user, name)
-    except Exception:  # noqa: BLE001
-        return traced
+    except Exception as exc:  # noqa: BLE001 - never the unchecked formula instead
+        raise SymcountError(f"from_hf: {name}: the formula fitted at a smaller copy of the config disagrees with "
+                           f"the config itself ({'; '.join(f'{d}: {why}' for d, why in traced.unplaced.items())}), "
+                           f"and the config itself could not be recorded ({exc})") from None
     fallback.unplaced = traced.unplaced
     return fallback

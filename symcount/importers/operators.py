@@ -63,6 +63,11 @@ class Runner:
     def _record(self, values, device):
         import torch
 
+        if device == "cpu" and self.build is not None:
+            size = sum(p.numel() for p in self.build(values, "meta").parameters())
+            if size > REAL_LIMIT:  # counted on meta, before anything is allocated
+                raise ArgumentError(f"the forward needs real tensors (data-dependent operators) and the model has "
+                                    f"{size:,} parameters, more than {REAL_LIMIT:,}: give a smaller configuration")
         module = self.build(values, device) if self.build is not None else None
         state = None
         if module is None:

@@ -246,7 +246,8 @@ def finish(traced: Traced, values: dict):
     """The traced model with its values (the placed dims'), uncounted operators, which
     quantities are exact, and the active parameters of a mixture of experts."""
     model = traced.model
-    model.values = {d: values[d] for d in traced.placed if d in values}
+    present = {d.name for d in model.count().free_dims}
+    model.values = {d: values[d] for d in traced.placed if d in values and d in present}
     model.uncounted = tuple(traced.uncounted)
     inexact = {"flops": False, "training_flops": False} if traced.uncounted else {}
     model.exactness = tuple(inexact.items())

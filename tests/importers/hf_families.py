@@ -269,6 +269,30 @@ _family(  # 32 / 4 = 8 then 4; 64 / 8 = 8 then 4 patches a side
 
 FAMILY_NAMES = tuple(FAMILIES)
 
+# --- attribution: configurations whose fields coincide in value but differ in role ----------
+# (not among the thirty families: tests/importers/test_attribution.py takes them)
+
+_family(  # hidden, intermediate, vocabulary and positions all 64; layers, heads and kv heads all 2
+    "llama_coinciding", "LlamaConfig", "text",
+    dict(vocab_size=64, hidden_size=64, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+         num_key_value_heads=2, max_position_embeddings=64, attention_dropout=0.0,
+         bos_token_id=1, eos_token_id=2, pad_token_id=0),
+    dict(vocab_size=80, hidden_size=32, intermediate_size=96, num_hidden_layers=3, num_attention_heads=4,
+         num_key_value_heads=1, max_position_embeddings=48, attention_dropout=0.0,
+         bos_token_id=1, eos_token_id=2, pad_token_id=0),
+    seq_len=(8, 5),
+)
+_family(  # k_proj's width num_key_value_heads·head_dim equals hidden_size; head_dim equals intermediate
+    "qwen3_coinciding", "Qwen3Config", "text",
+    dict(vocab_size=100, hidden_size=32, intermediate_size=16, num_hidden_layers=2, num_attention_heads=4,
+         num_key_value_heads=2, head_dim=16, max_position_embeddings=40, attention_dropout=0.0,
+         bos_token_id=1, eos_token_id=2, pad_token_id=0),
+    dict(vocab_size=120, hidden_size=64, intermediate_size=80, num_hidden_layers=3, num_attention_heads=8,
+         num_key_value_heads=2, head_dim=8, max_position_embeddings=48, attention_dropout=0.0,
+         bos_token_id=1, eos_token_id=2, pad_token_id=0),
+)
+COINCIDING = ("llama_coinciding", "qwen3_coinciding")
+
 
 def make_config(family: str, which: int):
     """The tiny configuration ``which`` (1 or 2) of ``family``, with eager attention and experts."""
