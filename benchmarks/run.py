@@ -285,6 +285,64 @@ def flops(reps) -> list[Row]:
     return rows
 
 
+def imports(reps) -> list[Row]:
+    """Importing what users bring (issue 16): a Hugging Face config to a checked formula, and
+    a torch module counted by its operators, against building the model on ``meta`` and
+    running ``FlopCounterMode``."""
+    import warnings
+
+    import torch
+    import transformers
+
+    from symcount.importers import SymcountImportWarning
+
+    rows = []
+    config = ROOT / "examples" / "hf" / "llama-2-7b" / "config.json"
+    seq = 4096
+
+    def from_hf():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SymcountImportWarning)  # checked, all placed
+            model = symcount.from_hf(config)
+        at = model.count().subs(model.values)
+        return int(at.total), int(at.flops)
+
+    def meta_llama():
+        cfg = transformers.AutoConfig.from_pretrained(config.parent)
+        with torch.device("meta"):
+            model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="eager")
+        ids = torch.zeros(1, seq, dtype=torch.long, device="meta")
+        mask = torch.ones(1, seq, dtype=torch.long, device="meta")  # without it the mask code calls .item()
+        return torch_numel(model), flop_counter(model, {"input_ids": ids, "attention_mask": mask,
+                                                         "use_cache": False})
+
+    t_ours, (n_ours, f_ours) = measure(from_hf, reps.slow, cold())
+    t_meta, (n_meta, f_meta) = measure(meta_llama, reps.slow)
+    value = f"{check('Llama-2-7B', n_ours, n_meta):,} params, {check('Llama-2-7B FLOPs', f_ours, f_meta):,} FLOPs"
+    rows.append(Row("Llama-2-7B from its config.json, 4096 tokens", "`sc.from_hf` to a checked formula + `subs`",
+                    t_ours, "transformers on `meta` + `sum(numel)` + `FlopCounterMode`", t_meta, value))
+
+    import torchvision_defs
+
+    def from_torch():
+        with torch.device("meta"):
+            module = torchvision_defs.MODELS["resnet50"]()
+        count = symcount.from_torch(module, (3, 224, 224)).count()
+        return int(count.total), int(count.flops)
+
+    def meta_resnet():
+        module = torchvision_model("resnet50", "meta")
+        return torch_numel(module), flop_counter(module, torch.zeros(1, 3, 224, 224, device="meta"))
+
+    t_ours, (n_ours, f_ours) = measure(from_torch, reps.slow, cold())
+    t_meta, (n_meta, f_meta) = measure(meta_resnet, reps.framework)
+    value = f"{check('ResNet-50', n_ours, n_meta):,} params, {check('ResNet-50 FLOPs', f_ours, f_meta):,} FLOPs"
+    del torchvision_defs
+    rows.append(Row("ResNet-50 module imported, 224²", "`sc.from_torch` (operators recorded on `meta`)", t_ours,
+                    "torch on `meta` + `sum(numel)` + `FlopCounterMode`", t_meta, value))
+    return rows
+
+
 def million_sweep(reps, frameworks: bool) -> list[Row]:
     import numpy as np
 
@@ -439,6 +497,10 @@ def targets(rows, figures, cli) -> list[str]:
             r = by_task[key][1] if "torchvision" in key else by_task[key][0]
             c, w = r.theirs_time.cpu / r.ours_time.cpu, r.theirs_time.wall / r.ours_time.wall
             line(min(c, w) >= 5, f"{key} ≥ 5× faster than {r.theirs}: {c:.1f}× CPU, {w:.1f}× wall")
+    for key in ("Llama-2-7B from its config.json, 4096 tokens", "ResNet-50 module imported, 224²"):
+        if key in by_task:
+            t = by_task[key][0].ours_time
+            line(max(t.cpu, t.wall) < 2, f"{key} < 2 s (issue 16): {t.text()}")
     sweep_rows = [r for r in rows if r.task.startswith("sweep")]
     if sweep_rows:
         t = sweep_rows[0].ours_time
@@ -483,6 +545,7 @@ def main(argv=None) -> None:
         rows += gpt3(reps)
         rows += cnn_counts(reps)
         rows += flops(reps)
+        rows += imports(reps)
     rows += million_sweep(reps, frameworks=not args.quick)
     growth_lines, figures = growth(reps, (10, 100) if args.quick else (10, 100, 1000))
     cli_lines, cli = cli_startup(reps, args.quick)
