@@ -325,8 +325,9 @@ class _Importer:
             probe = list(dict.fromkeys(axes))
         base_values = dict(self.symbols.values)
         try:
-            pure = [a for a in axes if factory is None or a not in factory.arguments]
-            return trace(runner, base_values, probe, self.name, axes=pure)
+            # every input axis is also probed at +1 and +3 (floors of strided layers show), a
+            # factory's argument too: a value the model rejects is simply no probe
+            return trace(runner, base_values, probe, self.name, axes=list(dict.fromkeys(axes)))
         except Exception as exc:  # noqa: BLE001 - a forward that cannot be recorded: the other modes
             self.notes.append(f"operators not recorded: {exc}")
             return None
