@@ -80,15 +80,26 @@ class _Session:
         except Exception:  # noqa: BLE001 - a configuration the model rejects is no probe
             return None
 
-    def shifted(self, d):
-        """Probes at ``d + 1`` and ``d + 3`` (an input axis: floors of strided layers show)."""
+    def shifted(self, d) -> list:
+        """Recordings at ``d + 1`` and ``d + 3`` (an input axis: floors of strided layers
+        show), not yet among the probes: ``(values, factor, template)``."""
+        out = []
         for shift in (1, 3):
             v = self.base[d] + shift
             values = dict(self.base)
             values[d] = v
-            k = self.try_add(values, ((d, Fraction(v, self.base[d])),))
-            if k is not None:
-                self.single[d].append((k, Fraction(v, self.base[d])))
+            try:
+                t, _, _ = self.run(values)
+            except Exception:  # noqa: BLE001 - a configuration the model rejects is no probe
+                continue
+            if t.key == self.templates[0].key:
+                out.append((values, Fraction(v, self.base[d]), t))
+        return out
+
+    def admit(self, d, values, factor, t):
+        self.templates.append(t)
+        self.probes.append(Probe(values, ((d, factor),)))
+        self.single[d].append((len(self.templates) - 1, factor))
 
     def start(self):
         t, called, rec = self.run(self.base)
@@ -151,6 +162,21 @@ def _verification(session, placed) -> dict | None:  # noqa: C901
     return None
 
 
+def _outside(exprs, failed, values, t):
+    """A slot whose fitted size is a whole number at ``values`` but not the size the model
+    ran (``d_model + 1`` that the model truncates to whole heads): a configuration outside
+    the formula's conditions, which says nothing about it. None when every slot either
+    agrees or is fractional there (a strided layer's ``n/2`` at odd ``n``: the floor the
+    shifted probe is for)."""
+    for i, expr in enumerate(exprs):
+        if i in failed:
+            continue
+        v = _value(expr, values)
+        if v is not None and v.denominator == 1 and v != t.values[i]:
+            return i
+    return None
+
+
 def _value(expr, values: dict) -> Fraction:
     number = expr.xreplace({s: sympy.Integer(values[s.name]) for s in expr.free_symbols if s.name in values})
     if not number.is_Rational:
@@ -164,9 +190,12 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
     that can be changed (config fields of a rebuildable model, input axes)."""
     session = _Session(run, base, probe)
     session.start()
-    for d in axes:
-        if d in session.single:
-            session.shifted(d)
+    pending = [(d, *shift) for d in axes if d in session.single for shift in session.shifted(d)]
+    if pending:
+        exprs, failed = fit(session.templates, session.probes, 0, session.single)
+        for d, values, factor, t in pending:
+            if _outside(exprs, failed, values, t) is None:
+                session.admit(d, values, factor, t)
     exprs, failed = fit(session.templates, session.probes, 0, session.single)
     asked: set = set()
     for _ in range(_ROUNDS):
