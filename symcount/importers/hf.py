@@ -158,6 +158,9 @@ def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
             kwargs[name] = torch.randn(1, cfg.num_mel_bins, 2 * cfg.max_source_positions, device=device)
         else:
             kwargs[name] = torch.zeros(1, values[seq], dtype=torch.long, device=device)
+            if _accepts(module, "attention_mask"):
+                # all ones, as without it; given, the mask code need not read a value (meta runs it)
+                kwargs["attention_mask"] = torch.ones(1, values[seq], dtype=torch.long, device=device)
         if getattr(cfg, "is_encoder_decoder", False):
             kwargs["decoder_input_ids"] = torch.zeros(1, values[decoder_seq], dtype=torch.long, device=device)
         try:
@@ -170,6 +173,15 @@ def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
         return (), kwargs
 
     return inputs
+
+
+def _accepts(module, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def axes_of(config):

@@ -43,22 +43,24 @@ class Runner:
     def _run(self, values):
         import torch
 
+        meta_error = None
         if not self.real:
             try:
                 return self._record(values, "meta")
             except Exception as exc:  # noqa: BLE001 - the meta device cannot run data-dependent code
                 meta_error = exc
-            self.real = True
-        else:
-            meta_error = None
         try:
-            return self._record(values, "cpu")
+            result = self._record(values, "cpu")
         except ArgumentError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a configuration the model rejects on both devices
             raise RuntimeError(f"the forward pass could not be recorded ({meta_error or exc})") from exc
         finally:
             torch.manual_seed(0)
+        # the forward runs on real tensors where it did not on meta: it reads its data (an
+        # MoE's routing), so every later configuration is recorded on real tensors too
+        self.real = True
+        return result
 
     def _record(self, values, device):
         import torch
