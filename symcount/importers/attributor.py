@@ -54,6 +54,9 @@ class TNode:
     items: list = field(default_factory=list)  # (TNode | TOp, multiplicity slot or None, shared)
     output_shape: tuple = ()
     input_shape: tuple = ()
+    #: a routed list's experts merged into this call: (members, rows, tokens) slots — the
+    #: list's length, the rows all its members received, the rows the router saw
+    routed: tuple | None = None
 
 
 @dataclass
@@ -124,6 +127,64 @@ def _merge_routed(children: list) -> list:
     return out
 
 
+def _list_member(path: str) -> tuple[str, str] | None:
+    """``("experts", "3")`` for ``experts.3``; None for a path that is no list's member."""
+    prefix, _, index = path.rpartition(".")
+    return (prefix, index) if index.isdigit() else None
+
+
+def _rows_free(item) -> tuple:
+    """A call's signature without the rows its matrix products ran on: equal for the
+    experts of one MoE list whatever tokens the router sent each."""
+    if isinstance(item, OpRecord):
+        shapes = item.shapes
+        if item.op in ("mm", "addmm") and shapes and len(shapes[0]) == 2:
+            shapes = ((None, shapes[0][1]), *shapes[1:])
+        params = tuple(None if p is None else (p[1], p[2] is not None) for p in item.params)
+        return ("op", item.op, shapes, tuple(sorted((k, v) for k, v in item.extra.items())), item.grads, params)
+    return ("call", item.kind, item.input_shape, item.output_shape, tuple(_rows_free(c) for c in item.children))
+
+
+def _merged_calls(nodes: list) -> CallNode:
+    """The calls of a routed list's members as one call: each product over the rows of
+    all of them (the first member's structure, paths and parameters)."""
+    first = nodes[0]
+    merged = CallNode(first.path, first.kind, first.module_id, input_shape=first.input_shape,
+                      output_shape=first.output_shape, input_rows=sum(n.input_rows for n in nodes))
+    for j, child in enumerate(first.children):
+        if isinstance(child, OpRecord):
+            shapes = child.shapes
+            if child.op in ("mm", "addmm") and len(shapes[0]) == 2:
+                shapes = ((sum(n.children[j].shapes[0][0] for n in nodes), shapes[0][1]), *shapes[1:])
+            record = OpRecord(child.op, shapes, child.extra, child.grads, child.params)
+            merged.children.append(record)
+        else:
+            merged.children.append(_merged_calls([n.children[j] for n in nodes]))
+    return merged
+
+
+def _routed_runs(children: list, calls: dict) -> dict:
+    """Runs of one list's members (each called once, alike but for their rows) fed
+    different numbers of rows: an MoE's experts in a ``ModuleList``, each given the tokens
+    routed to it. Start index → (end index, list prefix)."""
+    runs, i = {}, 0
+    while i < len(children):
+        c = children[i]
+        member = _list_member(c.path) if isinstance(c, CallNode) else None
+        if member is None or calls.get(c.module_id) != 1:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(children) and isinstance(children[j], CallNode) and calls.get(children[j].module_id) == 1 \
+                and (_list_member(children[j].path) or (None,))[0] == member[0] \
+                and _rows_free(children[j]) == _rows_free(c):
+            j += 1
+        if len({m.input_rows for m in children[i:j]}) > 1:
+            runs[i] = (j, member[0])
+        i = j
+    return runs
+
+
 def template(recording: Recording) -> Template:
     """The recording's template (see the module's docstring)."""
     slots = _Slots()
@@ -139,8 +200,22 @@ def template(recording: Recording) -> Template:
         children = _merge_routed([c for c in call.children if isinstance(c, OpRecord) or weighs(c)])
         signatures = [_signature(c) if isinstance(c, OpRecord) else
                       (_signature(c), _param_signature(recording, c, c.path + ".")) for c in children]
+        routed = _routed_runs(children, calls)
         i = 0
         while i < len(children):
+            if i in routed:
+                j, prefix = routed[i]
+                merged = _merged_calls(children[i:j])
+                routed_lists[prefix] = merged.path
+                key.append(("routed", merged.kind, _relative(prefix, call.path)))
+                item = node(merged)
+                members = len({p.split(".")[0] for p in _under(recording.params, prefix)})
+                item.routed = (slots.slot(members, f"the number of experts in {prefix}"),
+                               slots.slot(merged.input_rows, f"the tokens routed to {prefix}"),
+                               slots.slot(call.input_rows, f"the tokens of {call.path or '(root)'}"))
+                t.items.append((item, None, False))
+                i = j
+                continue
             j = i + 1
             while j < len(children) and signatures[j] == signatures[i] and isinstance(children[i], CallNode) \
                     and _joins(children[i], children[j], calls):
@@ -190,12 +265,16 @@ def template(recording: Recording) -> Template:
 
     calls: dict = {}
     _count_calls(recording.root, calls)
+    routed_lists: dict = {}  # list prefix → the path of the member that stands for all
     root = node(recording.root)
     called = _called(recording.root)
     params = {}
     for path, plist in recording.params.items():
         if path in called and path not in represented:
             continue  # a member of a folded run: its representative stands for it
+        if any(path.startswith(prefix + ".") and not (path == rep or path.startswith(rep + "."))
+               for prefix, rep in routed_lists.items()):
+            continue  # another expert of a routed list, called or not: the merged call stands for it
         params[path] = [(name, slots.shape(shape, f"{path}.{name}"), trainable) for name, shape, trainable in plist]
         key.append(("param", _index_free(path), tuple((n, len(s), t) for n, s, t in plist)))
     outputs = tuple(slots.shape(s, f"output {j} of the model") for j, s in enumerate(recording.outputs))
@@ -212,6 +291,7 @@ def display_slots(template: Template) -> set:
     def visit(node: TNode):
         shown.update(node.input_shape)
         shown.update(node.output_shape)
+        used.update(node.routed or ())
         for item, mult, _ in node.items:
             if mult is not None:
                 used.add(mult)
@@ -232,6 +312,11 @@ def display_slots(template: Template) -> set:
     for shape in template.outputs:
         used.update(shape)
     return shown - used
+
+
+def _under(params: dict, prefix: str) -> list:
+    """The parameter paths under ``prefix.``, relative to it."""
+    return [p[len(prefix) + 1:] for p in params if p.startswith(prefix + ".")]
 
 
 def _count_calls(node: CallNode, calls: dict) -> None:
@@ -269,6 +354,9 @@ def _called(root: CallNode) -> set:
 
 
 def _relative(path: str, parent: str) -> str:
+    """``path`` from inside ``parent`` ("" for the parent itself)."""
+    if parent and path == parent:
+        return ""
     return path[len(parent) + 1:] if parent and path.startswith(parent + ".") else path
 
 

@@ -123,10 +123,20 @@ class Builder:
         self.layers[node.module_id] = layer
         return layer
 
-    def walk(self, node: TNode, path: tuple, repeat) -> None:
+    def walk(self, node: TNode, path: tuple, repeat, weights=None) -> None:
+        """Emit ``node``'s calls ``repeat`` times; inside a routed list its parameters
+        ``weights`` times (every expert) and its products ``repeat`` times (over the rows
+        of all experts together)."""
         own = node.path in self.t.params or any(isinstance(i, TOp) for i, _, _ in node.items)
         display = node.path or self.name
-        if own:
+        if own and weights is not None:
+            whole = self.layer(node, display)
+            shape = self.shape(node.input_shape)
+            self.calls.append(Call(Traced(whole.kind, whole.declared, (), whole.output, whole.integral,
+                                          name=f"{display} (weights of every expert)"), shape, path, weights, True))
+            self.calls.append(Call(Traced(whole.kind, (), whole.ops, whole.output, whole.integral,
+                                          name=f"{display} (the routed tokens)"), shape, path, repeat, True))
+        elif own:
             counted_before = node.module_id in self.layers
             layer = self.layer(node, display)
             if not counted_before:
@@ -137,11 +147,25 @@ class Builder:
             if isinstance(item, TOp):
                 continue
             n = sympy.Integer(1) if mult is None else self.exprs[mult]
-            if shared:
-                self.walk(item, inner, repeat)
-                self.walk(item, inner, repeat * (n - 1))
+            if item.routed is not None and weights is None:
+                members, rows, tokens = (self.exprs[s] for s in item.routed)
+                self.walk(item, inner, repeat * n, repeat * n * members)
+                # a token uses rows/tokens of the members' weights (top-k of them)
+                self.inactive += repeat * n * (members - rows / tokens) * self._weights_under(item)
+            elif shared:
+                self.walk(item, inner, repeat, weights)
+                self.walk(item, inner, repeat * (n - 1), None if weights is None else weights * (n - 1) / n)
             else:
-                self.walk(item, inner, repeat * n)
+                self.walk(item, inner, repeat * n, None if weights is None else weights * n)
+
+    def _weights_under(self, node: TNode):
+        """The parameters of one member of a routed list (its own and its submodules')."""
+        total = sympy.Integer(0)
+        for path, params in self.t.params.items():
+            if path == node.path or path.startswith(node.path + "."):
+                for _, shape, _ in params:
+                    total += sympy.Mul(*(self.exprs[s] for s in shape))
+        return total
 
     def _inactive(self, node: TNode):
         """Parameters of the node's stacked experts one token is not routed to: of ``E``

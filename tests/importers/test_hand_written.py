@@ -984,14 +984,17 @@ def make_top2_moe(d_model=12, d_ff=20, n_expert=4):
     return Top2MoE(d_model, d_ff, n_expert)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: experts in a ModuleList, each fed a data-dependent number of tokens, not yet merged")
 def test_top2_moe_counts_two_experts_per_token_and_the_router():
     first = {"d_model": 12, "d_ff": 20, "n_expert": 4, "seq_len": 6}
+    second = {"d_model": 16, "d_ff": 28, "n_expert": 5, "seq_len": 9}
     ref = reference_at(make_top2_moe, ("seq_len", "d_model"), first)
     s, d, f, e = 6, 12, 20, 4
     assert ref.flops == 2 * (s * d * e + 2 * s * 2 * d * f)
-    assert_matches(make_top2_moe, ("seq_len", "d_model"), first,
-                   {"d_model": 16, "d_ff": 28, "n_expert": 5, "seq_len": 9})
+    count = assert_matches(make_top2_moe, ("seq_len", "d_model"), first, second)
+    # active per token, by hand: the norm (γ, β), the router, two of the experts
+    for dims in (first, second):
+        d, f, e = dims["d_model"], dims["d_ff"], dims["n_expert"]
+        assert int(at(count, dims).active_params) == 2 * d + d * e + 2 * (2 * d * f)
 
 
 class PartlyFrozen(nn.Module):
