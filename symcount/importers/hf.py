@@ -69,7 +69,15 @@ def load_config(source):
     if not isinstance(model_type, str) or model_type not in transformers.CONFIG_MAPPING:
         raise SpecError(f"from_hf: model_type {model_type!r} is not one transformers knows")
     fields = {k: v for k, v in source.items() if k != "model_type"}
-    return transformers.CONFIG_MAPPING[model_type].from_dict(fields)
+    try:
+        return transformers.CONFIG_MAPPING[model_type].from_dict(fields)
+    except Exception as exc:  # noqa: BLE001 - transformers' own validation, reported as the config's
+        raise SpecError(f"from_hf: {model_type} config rejected by transformers: {_first_line(exc)}") from None
+
+
+def _first_line(exc) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def model_class(config, task):
@@ -273,7 +281,10 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
         probe_values[axis] = (8 + 4 * k) if user[axis] >= 32 else max(2, user[axis] // 4 + k)
     name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
     runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"))
-    traced = trace(runner, probe_values, sorted(fields) + axes, name, axes=axes)
+    try:
+        traced = trace(runner, probe_values, sorted(fields) + axes, name, axes=axes)
+    except RuntimeError as exc:  # the config's own model does not build or run
+        raise SymcountError(f"from_hf: {name}: {_first_line(exc)}") from None
     if probe_values != {k: user[k] for k in probe_values}:
         traced = _check_at(traced, runner, user, name, make, cfg)
     model = finish(traced, user)

@@ -76,3 +76,21 @@ def test_active_parameters_are_the_shared_ones_and_top_k_of_the_routed_experts(f
     values = values_of(family, which, config)
     at = count.subs(**{d.name: values[d.name] for d in count.free_dims})
     assert int(at.active_params) == expected
+
+
+@pytest.mark.parametrize("fields, says", [
+    ({"model_type": "no-such-model"}, "model_type 'no-such-model' is not one transformers knows"),
+    ({"model_type": "llama", "hidden_size": 48, "num_attention_heads": 5}, "not a multiple of the number of attention"),
+    ({"model_type": "llama", "hidden_size": 48, "num_attention_heads": 4, "num_key_value_heads": 3},
+     "the forward pass could not be recorded"),
+])
+def test_a_config_transformers_rejects_is_one_line_and_status_2(tmp_path, fields, says):
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps(fields), encoding="utf-8")
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    done = subprocess.run([sys.executable, "-m", "symcount", "count", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: from_hf:") and says in lines[0], done.stderr
