@@ -462,36 +462,43 @@ def _fit_floor(values, probes, base, single, d, symbol):
 
 
 def _fit_truncated(values, probes, depends, symbols):
-    """``floor(c · ∏ dᵢ^eᵢ)``: a size computed as ``int(fraction × size)`` (GPT-NeoX's
-    ``rotary_ndims = int(head_size * rotary_pct)``), from every probe: the exponents in
-    -1..2 and the simplest fraction ``c`` that every probe's floor bounds."""
+    """``floor(c · ∏ dᵢ^eᵢ)`` or ``ceil(…)``: a size computed as ``int(fraction × size)``
+    (GPT-NeoX's ``rotary_ndims = int(head_size * rotary_pct)``), from every probe: the
+    exponents in -1..2 and the simplest fraction ``c`` that every probe bounds."""
     points = [(p.values, Fraction(v)) for p, v in zip(probes, values) if all(d in p.values for d in depends)]
     if len(points) < 2 * len(depends) + 2 or any(y < 1 for _, y in points):
         return None
     for exps in cartesian(*([1, -1, 2, 0] for _ in depends)):
         if not any(exps):
             continue
-        low, high = Fraction(0), None
-        for vals, y in points:
-            m = _monomial_value(vals, depends, exps)
-            low = max(low, y / m)
-            high = (y + 1) / m if high is None else min(high, (y + 1) / m)
-            if high <= low:
-                break
-        else:
-            c = _simplest_between(low, high)
-            if c is not None:
-                monomial = sympy.Mul(*(symbols[d] ** e for d, e in zip(depends, exps)))
-                return sympy.floor(sympy.Rational(c.numerator, c.denominator) * monomial)
+        monomial = sympy.Mul(*(symbols[d] ** e for d, e in zip(depends, exps)))
+        ms = [(_monomial_value(vals, depends, exps), y) for vals, y in points]
+        # floor(c·m) = y  ⇔  y/m ≤ c < (y+1)/m
+        c = _simplest_between(max(y / m for m, y in ms), min((y + 1) / m for m, y in ms))
+        if c is not None:
+            return sympy.floor(sympy.Rational(c.numerator, c.denominator) * monomial)
+        # ceil(c·m) = y  ⇔  (y-1)/m < c ≤ y/m (Phi's and StableLM's rotary frequencies:
+        # ``arange(0, int(head_dim · partial_rotary_factor), 2)``)
+        c = _simplest_between(max((y - 1) / m for m, y in ms), min(y / m for m, y in ms), ceiling=True)
+        if c is not None:
+            return sympy.ceiling(sympy.Rational(c.numerator, c.denominator) * monomial)
     return None
 
 
-def _simplest_between(low: Fraction, high: Fraction, limit: int = 64) -> Fraction | None:
-    """The fraction with the smallest denominator (at most ``limit``) in ``[low, high)``."""
+def _simplest_between(low: Fraction, high: Fraction, limit: int = 64, ceiling: bool = False) -> Fraction | None:
+    """The fraction with the smallest denominator (at most ``limit``) in ``[low, high)``
+    (``ceiling``: in ``(low, high]``)."""
+    if high <= low:
+        return None
     for q in range(1, limit + 1):
-        p = -((-low.numerator * q) // low.denominator)  # ceil(low * q)
-        if Fraction(p, q) < high:
-            return Fraction(p, q)
+        if ceiling:
+            p = (low.numerator * q) // low.denominator + 1  # the least p/q above low
+            if Fraction(p, q) <= high:
+                return Fraction(p, q)
+        else:
+            p = -((-low.numerator * q) // low.denominator)  # ceil(low * q)
+            if Fraction(p, q) < high:
+                return Fraction(p, q)
     return None
 
 
@@ -597,7 +604,7 @@ def fit(templates: list, probes: list, base: int, single: dict, last: bool = Fal
             except FitError as exc:
                 columns[values] = exc
     floors = [(values, expr) for values, expr in columns.items()
-              if isinstance(expr, sympy.Basic) and expr.has(sympy.floor)]
+              if isinstance(expr, sympy.Basic) and expr.has(sympy.floor, sympy.ceiling)]
     for values, result in list(columns.items()):
         if isinstance(result, FitError) and floors:
             composed = _fit_composed(values, floors)

@@ -104,8 +104,10 @@ class Builder:
         return (None, *sizes)
 
     def layer(self, node: TNode, display: str) -> Traced:
-        if node.module_id in self.layers:
-            return self.layers[node.module_id]
+        """The module's layer; a module called again on other sizes (DeBERTa's
+        ``query_proj`` on the hidden states, then on the relative position embeddings)
+        gets a layer of its own for that call's products, its weights counted once."""
+        cached = self.layers.get(node.module_id)
         declared = [(name, tuple(self.exprs[s] for s in shape), trainable)
                     for name, shape, trainable in self.t.params.get(node.path, ())]
         ops = []
@@ -119,6 +121,10 @@ class Builder:
         output = self.shape(node.output_shape)
         integral = sorted(self.integral, key=sympy.default_sort_key)
         self.integral = set()
+        if cached is not None:
+            if cached.ops == tuple(ops):
+                return cached
+            return Traced(node.kind, (), ops, output, integral, name=f"{display} (called again)")
         layer = Traced(node.kind, declared, ops, output, integral, name=display)
         self.layers[node.module_id] = layer
         return layer

@@ -282,7 +282,9 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
     name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
     runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"))
     try:
-        traced = trace(runner, probe_values, sorted(fields) + axes, name, axes=axes)
+        # an image's size is probed at +1 and +3 too, as an input axis: floors of strided layers show
+        shifted = axes + [f for f in ("image_size",) if f in fields]
+        traced = trace(runner, probe_values, sorted(fields) + axes, name, axes=shifted)
     except RuntimeError as exc:  # the config's own model does not build or run
         raise SymcountError(f"from_hf: {name}: {_first_line(exc)}") from None
     if probe_values != {k: user[k] for k in probe_values}:

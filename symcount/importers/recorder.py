@@ -177,6 +177,10 @@ _NOT_PRODUCTS = {
     "_foreach_add", "isin", "_unsafe_view", "view", "reshape", "_reshape_copy", "split", "chunk", "unbind",
     "split_with_sizes", "unsafe_split", "unsafe_chunk", "expand", "permute", "transpose", "t", "squeeze", "unsqueeze",
     "slice", "select", "narrow", "unfold", "diagonal", "as_strided", "_unsafe_index", "_unsafe_index_put", "sign", "signbit", "nan_to_num", "clamp", "clamp_min", "clamp_max",
+    # elementwise activations torch does not tag pointwise, and rearrangements
+    "hardswish", "hardsigmoid", "prelu", "_prelu_kernel", "log_sigmoid_forward", "glu", "rrelu_with_noise",
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "normal", "multinomial",
+    "_embedding_bag", "_embedding_bag_forward_only", "embedding_bag",
 }
 
 #: operators that multiply matrices for which symcount has no rule (FlopCounterMode has

@@ -162,6 +162,29 @@ def _verification(session, placed) -> dict | None:  # noqa: C901
     return None
 
 
+def _leave_one_out(session, exprs, failed):
+    """Drop one probe that no formula explains where the others agree: a configuration at
+    which the model degenerates (a rotary width ``int(head_dim / 4)`` of 1, which
+    transformers widens to 2). A probe is dropped only if every slot that failed is then
+    explained and no other slot fails; the check at a fresh configuration follows."""
+    moving = {d for i in failed for d in depends_on(tuple(t.values[i] for t in session.templates), 0,
+                                                    session.single)}
+    for d in sorted(moving):
+        if len(session.single[d]) < 2:
+            continue
+        for k, _ in list(session.single[d]):
+            templates = [t for j, t in enumerate(session.templates) if j != k]
+            probes = [p for j, p in enumerate(session.probes) if j != k]
+            single = {e: [(j - (j > k), f) for j, f in ks if j != k] for e, ks in session.single.items()}
+            if any(not ks for ks in single.values()):
+                continue
+            trial, trial_failed = fit(templates, probes, 0, single, last=True)
+            if not trial_failed:
+                session.templates, session.probes, session.single = templates, probes, single
+                return trial, trial_failed
+    return exprs, failed
+
+
 def _outside(exprs, failed, values, t):
     """A slot whose fitted size is a whole number at ``values`` but not the size the model
     ran (``d_model + 1`` that the model truncates to whole heads): a configuration outside
@@ -216,6 +239,8 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
         exprs, failed = fit(session.templates, session.probes, 0, session.single)
     if failed:
         exprs, failed = fit(session.templates, session.probes, 0, session.single, last=True)
+    if failed:
+        exprs, failed = _leave_one_out(session, exprs, failed)
     placed = [d for d in session.single]
     bad = set()
     shown = display_slots(session.templates[0])
@@ -227,7 +252,23 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
         bad.update(depends_on(values, 0, session.single))
         for d in depends_on(values, 0, session.single):
             session.unplaced.setdefault(d, f"{_where(session, i)} is not explained ({exc})")
-    check = _verification(session, [d for d in placed if d not in bad])
+    candidates = [d for d in placed if d not in bad]
+    check = _verification(session, candidates)
+    while check is None and len(candidates) > 1:
+        # no configuration changing all of them runs the same operators (MobileViT's
+        # output_stride turns convolutions dilated): leave out the one dim whose change
+        # breaks it, as long as one dim does
+        for d in candidates:
+            rest = [e for e in candidates if e != d]
+            check = _verification(session, rest)
+            if check is not None:
+                session.unplaced.setdefault(d, "no configuration changing it with the other dims runs the same "
+                                               "operators, so its formula could not be checked")
+                bad.add(d)
+                candidates = rest
+                break
+        else:
+            break
     checked_at = None
     if check is not None:
         values, t = check

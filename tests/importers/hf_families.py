@@ -1,4 +1,4 @@
-"""Tiny configurations of thirty transformers families and their measured references.
+"""Tiny configurations of thirty-three transformers families and their measured references.
 
 Every family has two tiny configurations (``make_config(family, 1)`` and ``(family, 2)``, from
 the keyword arguments ``FAMILIES[family]["kwargs"][1]`` and ``[2]`` of the family's config
@@ -267,6 +267,29 @@ _family(  # 32 / 4 = 8 then 4; 64 / 8 = 8 then 4 patches a side
 )
 
 
+# --- beyond the issue's list: another MoE, a module called twice on other sizes, a bias
+# table upsampled bilinearly ---------------------------------------------------------------
+
+_family("olmoe", "OlmoeConfig", "text",
+        dict(_LLAMA_1, num_hidden_layers=1, intermediate_size=48, num_experts=6, num_experts_per_tok=3),
+        dict(_LLAMA_2, num_hidden_layers=2, intermediate_size=96, num_experts=12, num_experts_per_tok=5))
+_family(  # DeBERTa-v3 layout: query_proj and key_proj run on the hidden states and on the relative embeddings
+    "deberta_v2", "DebertaV2Config", "text",
+    dict(_BERT_1, type_vocab_size=0, relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=16,
+         norm_rel_ebd="layer_norm", share_att_key=True, position_biased_input=False, pooler_hidden_size=24),
+    dict(_BERT_2, type_vocab_size=0, relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=12,
+         norm_rel_ebd="layer_norm", share_att_key=True, position_biased_input=False, pooler_hidden_size=48),
+)
+_family(  # a relative position bias per layer (interpolated with upsample_bilinear2d: no product)
+    "beit", "BeitConfig", "vision",
+    dict(hidden_size=32, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4, num_channels=3,
+         image_size=40, patch_size=8, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+         vocab_size=100, drop_path_rate=0.0, use_relative_position_bias=True),
+    dict(hidden_size=64, intermediate_size=144, num_hidden_layers=3, num_attention_heads=16, num_channels=2,
+         image_size=24, patch_size=4, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+         vocab_size=120, drop_path_rate=0.0, use_relative_position_bias=True),
+)
+
 FAMILY_NAMES = tuple(FAMILIES)
 
 # --- attribution: configurations whose fields coincide in value but differ in role ----------
@@ -368,7 +391,7 @@ def values_of(family: str, which: int, config=None) -> dict[str, int]:
 
 # An operator whose name says it multiplies matrices (or convolves) and that FlopCounterMode has
 # no formula for would be missing from the reference: fail instead.
-_MATRIX_OP = re.compile(r"mm|mv|dot|conv|attention|mkldnn|linear|einsum|addr|\bger\b|matmul|tensordot|onednn")
+_MATRIX_OP = re.compile(r"mm|mv|dot|conv|attention|mkldnn|(?<!bi)linear|einsum|addr|\bger\b|matmul|tensordot|onednn")
 
 
 class UncountedOperatorError(AssertionError):
