@@ -1,4 +1,4 @@
-"""``sc.from_hf`` on thirty transformers families, against the real models on the CPU.
+"""``sc.from_hf`` on thirty-three transformers families (the issue's thirty, OLMoE, DeBERTa-v2, BEiT), against the real models on the CPU.
 
 Each family is imported once from its tiny configuration 1 (``tests/importers/hf_families.py``);
 the formula is then evaluated at configuration 1's values and at configuration 2's (which
