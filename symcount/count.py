@@ -103,7 +103,7 @@ class Count:
     values: dict = field(default_factory=dict)
     symbolic: "Count | None" = None
     #: operators an imported model ran that symcount could not count
-    #: (:class:`symcount.importers.recorder.Uncounted`: operator, module path, calls)
+    #: (:class:`symcount.importers._common.Uncounted`: operator or layer, path, calls)
     uncounted: tuple = ()
     #: which quantities are exact: ``{"params": True, "flops": True, …}``; a model written
     #: with symcount's layers is exact in all

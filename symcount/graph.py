@@ -153,6 +153,15 @@ class _Model:
     """What Sequential and functional models share: names, ties, summary."""
 
     name: str
+    #: what an import could not count (layers without a rule: the count's ``uncounted``)
+    uncounted: tuple = ()
+
+    def _imported(self, count: Count) -> Count:
+        """The count with what the import could not count (its FLOPs then not exact)."""
+        if not self.uncounted:
+            return count
+        inexact = (("flops", False), ("training_flops", False))
+        return replace(count, uncounted=tuple(self.uncounted), exactness=inexact)
 
     def tie(self, layer: Layer, weight: str, source: Layer, source_weight: str) -> None:
         """Make ``layer``'s ``weight`` the same tensor as ``source``'s ``source_weight``
@@ -206,7 +215,7 @@ class Sequential(_Model):
                 raise ShapeError(f"{self.name}: Input may only be the first layer; found one at position {position}")
             shape = emitter.emit(layer, shape, grad=grad)
             grad = emitter.grad
-        return emitter.count(self.ties)
+        return self._imported(emitter.count(self.ties))
 
     def __repr__(self):
         return f"Sequential(name={self.name!r}, layers={len(self.layers)})"
@@ -331,7 +340,7 @@ class Model(_Model):
     def count(self) -> Count:
         emitter = Emitter(self.name)
         emit_nodes(emitter, self.nodes, (), sympy.Integer(1))
-        return emitter.count(self.ties)
+        return self._imported(emitter.count(self.ties))
 
     def __repr__(self):
         return f"Model(name={self.name!r}, nodes={len(self.nodes)})"

@@ -32,6 +32,20 @@ def warn(message: str) -> None:
     warnings.warn(message, SymcountImportWarning, stacklevel=4)
 
 
+@dataclass
+class Uncounted:
+    """What an import could not count: an operator or a layer without a rule, the module
+    or layer path it ran under, how many calls."""
+
+    op: str
+    path: str
+    calls: int
+    why: str = "no rule for this operator"
+
+    def __str__(self):
+        return f"{self.op} in {self.path or '(the model)'} ({self.calls} call{'s' if self.calls != 1 else ''}; {self.why})"
+
+
 class Opaque(Layer):
     """A layer symcount does not model: ``kind`` is its class name (shown as the layer's
     type), ``weights`` its own weights as ``(name, shape, trainable)``, counted as they

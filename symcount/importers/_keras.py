@@ -22,14 +22,15 @@ from pathlib import Path
 from ..errors import SpecError, SymcountError
 from ..graph import Block, Model, Sequential, as_tensor
 from ..layer import Layer
-from ._common import Frozen, Opaque, warn
-from ._symbols import Symbols
+from ._common import Frozen, Opaque, Uncounted, warn
+from ._keras_dims import KerasDims
+from ._keras_weights import Container, FileWeights, LiveWeights, NoWeights
 
 #: model classes (a nested model is one of these as a layer)
 MODELS = ("Sequential", "Functional", "Model")
 #: arguments that are sizes: a dim's value there becomes the dim
 SIZES = {"units", "filters", "input_dim", "output_dim", "num_heads", "key_dim", "value_dim", "target_shape", "n",
-         "output_shape", "depth_multiplier"}
+         "output_shape", "depth_multiplier", "projection_dim"}
 #: config keys that change no shape and no count
 IGNORED = {"trainable", "dtype", "synchronized", "renorm_clipping", "renorm_momentum", "zero_output_for_mask",
            "batch_input_shape", "input_shape", "autocast", "build_config", "compile_config"}
@@ -49,12 +50,29 @@ def from_keras(model_or_path, dims=None, *, name: str | None = None):
         model.count().total          # … + 129*classes
     """
     source, data = _read(model_or_path)
-    symbols = Symbols.parse(dims, source=f"{source}: dims")
-    model = _Builder(source, symbols).model(data, name)
-    model.values = {d.name: symbols.values[d.name] for d in model.count().dims if d.name in symbols.values}
+    roles = KerasDims(dims, data, source)
+    live = model_or_path if _is_live(model_or_path) else None
+    if live is not None:
+        weights = LiveWeights(live)
+    elif isinstance(model_or_path, (str, Path)) and zipfile.is_zipfile(model_or_path):
+        weights = FileWeights(model_or_path)
+    else:
+        weights = NoWeights(source)
+    builder = _Builder(source, roles, weights)
+    model = builder.model(data, name)
+    model.uncounted = tuple(builder.uncounted)
+    model.values = {d.name: roles.values[d.name] for d in model.count().dims if d.name in roles.values}
     model.exact = "graph"
     model.notes = []
+    if live is not None and model.values:
+        from ._keras_check import checked
+
+        model = checked(model, live, roles, source, name)
     return model
+
+
+def _is_live(value) -> bool:
+    return callable(getattr(value, "to_json", None)) and callable(getattr(value, "get_config", None))
 
 
 # ---------------------------------------------------------------------------
@@ -131,11 +149,15 @@ def _vocabulary() -> dict:
 
 
 class _Builder:
-    def __init__(self, source: str, symbols: Symbols):
+    def __init__(self, source: str, roles: KerasDims, weights=None):
         self.source = source
-        self.symbols = symbols
+        self.roles = roles
+        self.symbols = roles.symbols
+        self.weights = weights or NoWeights(source)
         self.layers = _vocabulary()
         self.names: set[str] = set()
+        self.uncounted: list = []
+        self.first_input = True
 
     def error(self, where: str, what: str) -> SpecError:
         return SpecError(f"{self.source}: {where}: {what}" if where else f"{self.source}: {what}")
@@ -154,9 +176,9 @@ class _Builder:
         model_name = name or config.get("name") or kind.lower()
         frozen = config.get("trainable") is False
         if kind == "Sequential":
-            first, layers = self._sequential(config, model_name, frozen)
+            first, layers = self._sequential(config, model_name, frozen, container=Container(""))
             return Sequential([first, *layers], name=model_name)
-        graph = _Graph(self, config, model_name, frozen)
+        graph = _Graph(self, config, model_name, frozen, Container(""))
         inputs = [as_tensor(graph.input_layer(n)) for n in graph.input_names]
         outputs = graph.apply(None)
         try:
@@ -164,8 +186,9 @@ class _Builder:
         except SymcountError as exc:
             raise self.error(model_name, str(exc)) from None
 
-    def _sequential(self, config, scope, frozen, with_input=True):
+    def _sequential(self, config, scope, frozen, with_input=True, container=None):
         """A Sequential's Input (None inside a block) and layers."""
+        container = container or Container("")
         entries = config.get("layers")
         if not isinstance(entries, list):
             raise self.error(scope, f"a Sequential model needs a list of layers. Received: {entries!r}")
@@ -173,13 +196,14 @@ class _Builder:
         layers = []
         for i, entry in enumerate(entries):
             where = f"{scope} › layers[{i}]"
+            stored = container.child(entry.get("class_name", "")) if isinstance(entry, dict) else ""
             if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
                 if i != 0:
                     raise self.error(where, "an InputLayer may only come first")
                 first = self.input_layer(entry, where)
                 continue
             following = entries[i + 1] if i + 1 < len(entries) else None
-            layers.append(self.layer(entry, where, frozen, seen_output=_build_input(following)))
+            layers.append(self.layer(entry, where, frozen, seen_output=_build_input(following), stored=stored))
         if first is None and with_input:
             shape = config.get("build_input_shape") or _build_input(entries[0] if entries else None)
             if not isinstance(shape, list) or len(shape) < 2:
@@ -208,7 +232,12 @@ class _Builder:
         for s in shape[1:]:
             if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
                 raise self.error(where, f"an input size must be a positive integer. Received: batch_shape={shape!r}")
-        sizes = self.symbols.shape(shape[1:], f"{where} input shape")
+        if self.first_input:  # the model's input: its axes take the dims that name them
+            self.first_input = False
+            sizes = [self.roles.input_size(i, v, f"{where} input shape") for i, v in enumerate(shape[1:])]
+            sizes = [self.symbols.size(v, f"{where} input shape") if isinstance(v, int) else v for v in sizes]
+        else:
+            sizes = self.symbols.shape(shape[1:], f"{where} input shape")
         try:
             return Input(tuple(sizes), name=self._name(name, None) if name else None)
         except SymcountError as exc:
@@ -230,8 +259,9 @@ class _Builder:
         self.names.add(name)
         return name
 
-    def layer(self, entry, where, frozen=False, seen_output=None, scope=None):
-        """The symcount layer of one layer entry (a nested model: a block)."""
+    def layer(self, entry, where, frozen=False, seen_output=None, scope=None, stored=""):
+        """The symcount layer of one layer entry (a nested model: a block); ``stored`` is
+        where a ``.keras`` file keeps its variables."""
         if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
             raise self.error(where, f"a layer must be an object with class_name and config. Received: {entry!r}")
         kind, config = entry["class_name"], entry.get("config")
@@ -241,7 +271,7 @@ class _Builder:
         where = f"{where} ({layer_name or kind})"
         frozen = frozen or config.get("trainable") is False
         if kind in MODELS:
-            return self._nested(kind, config, where, frozen)
+            return self._nested(kind, config, where, frozen, stored)
         if kind == "Lambda":
             warn(f"from_keras: {self.source}: {layer_name} (Lambda) is kept opaque: its code is never run, it has no "
                  f"weights and its cost is not counted")
@@ -249,11 +279,9 @@ class _Builder:
                 None if s is None else self._size(s, f"{where} output shape") for s in seen_output)
             return Opaque("Lambda", (), output=output, name=self._name(layer_name, scope))
         if kind not in self.layers:
-            module = entry.get("module") or entry.get("registered_name") or "?"
-            raise self.error(where, f"unknown class_name {kind!r} (module {module}): symcount cannot count a layer "
-                                    f"it does not know. Known: {', '.join(sorted(self.layers))}")
+            return self._opaque(entry, kind, layer_name, where, frozen, seen_output, scope, stored)
         cls = self.layers[kind]
-        kwargs = self._arguments(cls, config, where)
+        kwargs = self._arguments(cls, config, where, layer_name)
         kwargs["name"] = self._name(layer_name, scope)
         try:
             layer = cls(**kwargs)
@@ -261,7 +289,38 @@ class _Builder:
             raise self.error(where, str(exc)) from None
         return Frozen(layer) if frozen and not isinstance(layer, Frozen) else layer
 
-    def _arguments(self, cls, config, where) -> dict:
+    def _opaque(self, entry, kind, layer_name, where, frozen, seen_output, scope, stored):
+        """A layer symcount has no rule for: its weights as they are (from the live model or
+        the file), its output shape as Keras recorded it, its FLOPs uncounted."""
+        module = entry.get("registered_name") or entry.get("module") or "?"
+        if isinstance(self.weights, NoWeights):
+            raise self.error(where, f"unknown class_name {kind!r} (module {module}): symcount has no rule for it and "
+                                    f"a JSON holds no weights; import the .keras file or the live model to count it "
+                                    f"from its weights")
+        weights = self.weights.weights(layer_name, stored, not frozen)
+        if weights is None:
+            raise self.error(where, f"layer {layer_name} ({kind}) is not in the live model")
+        shapes = self.weights.shapes(layer_name)
+        seen_input = _build_input(entry)
+        if shapes is not None:
+            seen_input, seen_output = shapes
+        output = None
+        if seen_output is not None and list(seen_output) != list(seen_input or []):
+            output = tuple(None if s is None else self._size(s, f"{where} output shape") for s in seen_output)
+        nodes = entry.get("inbound_nodes") or []
+        first = nodes[0] if nodes and isinstance(nodes[0], dict) else {}
+        inputs = len(_tensors_in(first.get("args", []))) or 1
+        total = sum(_numel(shape) for _, shape, _ in weights)
+        warn(f"from_keras: {self.source}: {layer_name} ({kind}, {module}) has no rule in symcount: kept opaque with "
+             f"its {len(weights)} weights ({total:,} parameters, read from "
+             f"{'the model' if isinstance(self.weights, LiveWeights) else 'the file'}); its FLOPs are not counted")
+        self.uncounted.append(Uncounted(kind, layer_name or "", 1, "a layer symcount has no rule for: its FLOPs "
+                                                                   "are not counted"))
+        layer = Opaque(kind, weights, output=output, inputs=1 if inputs == 1 else inputs,
+                       name=self._name(layer_name, scope))
+        return layer
+
+    def _arguments(self, cls, config, where, layer_name=None) -> dict:
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "name"}
         kwargs = {}
         for key, value in config.items():
@@ -272,14 +331,14 @@ class _Builder:
                     raise self.error(where, f"{key}={value!r} is not modelled by symcount (it changes the weights)")
                 continue
             if key in accepted:
-                kwargs[key] = self._argument(key, value, where)
+                kwargs[key] = self._argument(key, value, where, layer_name)
             elif key in IGNORED or key.endswith(("_initializer", "_regularizer", "_constraint")):
                 continue
             elif value not in (None, False):
                 warn(f"from_keras: {self.source}: {where}: argument {key}={value!r} is not modelled; ignored")
         return kwargs
 
-    def _argument(self, key, value, where):
+    def _argument(self, key, value, where, layer_name=None):
         if isinstance(value, dict) and "class_name" in value:
             if key in ("layer", "backward_layer"):
                 return self.layer(value, f"{where} {key}")
@@ -288,6 +347,12 @@ class _Builder:
                                         f"takes activations by name")
             return value
         if key in SIZES:
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return self.roles.argument(layer_name, key, value, f"{where} {key}")
+            if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                               for v in value):
+                return tuple(self.roles.argument(layer_name, key, v, f"{where} {key}", index=i)
+                             for i, v in enumerate(value))
             return self._sizes(value, f"{where} {key}")
         if isinstance(value, list):
             return tuple(_tuples(v) for v in value)
@@ -300,13 +365,14 @@ class _Builder:
             return self.symbols.size(value, where)
         return value
 
-    def _nested(self, kind, config, where, frozen):
+    def _nested(self, kind, config, where, frozen, stored=""):
         scope = config.get("name") or kind.lower()
         block_name = self._name(scope, None)
+        container = Container(f"{stored}/" if stored else "")
         if kind == "Sequential":
-            _, layers = self._sequential(config, scope, frozen, with_input=False)
+            _, layers = self._sequential(config, scope, frozen, with_input=False, container=container)
             return Block(block_name, layers) if layers else Block(block_name, [Opaque("Identity")])
-        graph = _Graph(self, config, scope, frozen)
+        graph = _Graph(self, config, scope, frozen, container)
         if len(graph.input_names) != 1:
             raise self.error(where, "a nested model with several inputs is not supported")
 
@@ -317,6 +383,13 @@ class _Builder:
             return outputs[0]
 
         return Block(block_name, body)
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
 
 
 def _tuples(value):
@@ -357,17 +430,19 @@ def _tensors_in(value) -> list:
 class _Graph:
     """A Functional model's layers (created once) and the wiring of its nodes."""
 
-    def __init__(self, builder: _Builder, config, scope, frozen):
+    def __init__(self, builder: _Builder, config, scope, frozen, container=None):
         self.builder, self.scope = builder, scope
         entries = config.get("layers")
         if not isinstance(entries, list):
             raise builder.error(scope, f"a Functional model needs a list of layers. Received: {entries!r}")
         self.entries, self.layers, self.inputs = {}, {}, {}
         consumers = self._consumers(entries)
+        container = container or Container("")
         for i, entry in enumerate(entries):
             where = f"{scope} › layers[{i}]"
             if not isinstance(entry, dict):
                 raise builder.error(where, f"a layer must be an object. Received: {entry!r}")
+            stored = container.child(str(entry.get("class_name", "")))
             name = entry.get("name") or (entry.get("config") or {}).get("name")
             if not isinstance(name, str):
                 raise builder.error(where, "a layer of a Functional model needs a name")
@@ -375,7 +450,8 @@ class _Graph:
             if entry.get("class_name") == "InputLayer":
                 self.inputs[name] = builder.input_layer(entry, where)
             else:
-                self.layers[name] = builder.layer(entry, where, frozen, seen_output=consumers.get(name), scope=scope)
+                self.layers[name] = builder.layer(entry, where, frozen, seen_output=consumers.get(name), scope=scope,
+                                                  stored=stored)
         self.input_names = [h[0] for h in self._refs(config.get("input_layers"), "input_layers")]
         self.output_refs = self._refs(config.get("output_layers"), "output_layers")
         for name in self.input_names:

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import ArgumentError
+from ._common import Uncounted  # noqa: F401 - part of a Recording
 
 # ---------------------------------------------------------------------------
 # Product formulas: multiply-accumulates over shapes (ints or SymPy expressions)
@@ -259,19 +260,6 @@ class CallNode:
     #: rows of the first input (all its axes but the last): an MoE experts module's tokens
     input_rows: int = 1
 
-
-@dataclass
-class Uncounted:
-    """An operator symcount could not count: its name, the module path it ran under, how
-    many calls."""
-
-    op: str
-    path: str
-    calls: int
-    why: str = "no rule for this operator"
-
-    def __str__(self):
-        return f"{self.op} in {self.path or '(the model)'} ({self.calls} call{'s' if self.calls != 1 else ''}; {self.why})"
 
 
 @dataclass

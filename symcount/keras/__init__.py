@@ -6,6 +6,7 @@ counting rules (BatchNormalization's moving statistics are non-trainable paramet
 
 from ..graph import Block, Model, Repeat, Sequential
 from .activations import ReLU
+from .applications import CustomScaleLayer, LayerScale, StochasticDepth
 from .attention import MultiHeadAttention
 from .conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D,
                    DepthwiseConv2D, SeparableConv1D, SeparableConv2D)
@@ -40,6 +41,7 @@ __all__ = [
     "Cropping1D",
     "Cropping2D",
     "Cropping3D",
+    "CustomScaleLayer",
     "Dense",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
@@ -59,6 +61,7 @@ __all__ = [
     "InputLayer",
     "LSTM",
     "LayerNormalization",
+    "LayerScale",
     "MaxPooling1D",
     "MaxPooling2D",
     "MaxPooling3D",
@@ -78,6 +81,7 @@ __all__ = [
     "SeparableConv2D",
     "Sequential",
     "SimpleRNN",
+    "StochasticDepth",
     "Subtract",
     "TimeDistributed",
     "UnitNormalization",
