@@ -8,8 +8,11 @@ settings that change no shape or count are left out); ``Sequential`` and ``Funct
 models are rebuilt with their graphs (``inbound_nodes``), a nested model is a block,
 a layer or model called twice is shared, ``trainable: false`` makes its weights
 non-trainable. A ``Lambda`` layer is opaque: no weights, its code never run, its output
-shape the one Keras recorded for its consumer. Anything else is a :class:`SpecError`
-naming the file and the layer.
+shape the one Keras recorded for its consumer. A layer symcount has no rule for (a
+user's custom layer) is opaque with its own weights, read from the live model or from
+the file's ``model.weights.h5`` (:mod:`._keras_weights`), named in a warning and listed
+in ``count.uncounted``. Dims are placed by role (:mod:`._keras_dims`), and a live model's
+formula is checked by Keras rebuilding it at a second configuration (:mod:`._keras_check`).
 """
 
 from __future__ import annotations
@@ -42,9 +45,14 @@ def from_keras(model_or_path, dims=None, *, name: str | None = None):
     """The symcount model of a Keras model: a live ``keras.Model``, a path to a ``.keras``
     file or to the JSON of ``model.to_json()``, that JSON as a string, or its parsed dict.
 
-    ``dims`` (``{"classes": 10, "H": 224}``) names sizes: an input size or a size argument
-    (``units``, ``filters``, ``output_dim`` …) equal to a dim's value becomes the dim.
-    The model's ``values`` are those values (``model.count().subs(model.values)``).
+    ``dims`` (``{"H": 224, "W": 224, "classes": 10}``) names sizes by role: the input's
+    axes (by their values, in order), ``classes`` (the units of the last ``Dense`` layer,
+    or the filters of a convolutional classifier), a ``"layer.argument"`` path
+    (``{"width": "fc1.units"}``); any other name takes the size arguments (``units``,
+    ``filters`` …) of its value. The model's ``values`` are those values
+    (``model.count().subs(model.values)``). A live model's formula is checked by Keras
+    rebuilding the model at a second configuration; where it does not hold, the numbers
+    come back with a warning.
 
         model = sc.from_keras("cnn.keras", dims={"classes": 10})
         model.count().total          # … + 129*classes
@@ -305,6 +313,7 @@ class _Builder:
         if shapes is not None:
             seen_input, seen_output = shapes
         output = None
+        unseen = seen_output is None
         if seen_output is not None and list(seen_output) != list(seen_input or []):
             output = tuple(None if s is None else self._size(s, f"{where} output shape") for s in seen_output)
         nodes = entry.get("inbound_nodes") or []
@@ -313,7 +322,9 @@ class _Builder:
         total = sum(_numel(shape) for _, shape, _ in weights)
         warn(f"from_keras: {self.source}: {layer_name} ({kind}, {module}) has no rule in symcount: kept opaque with "
              f"its {len(weights)} weights ({total:,} parameters, read from "
-             f"{'the model' if isinstance(self.weights, LiveWeights) else 'the file'}); its FLOPs are not counted")
+             f"{'the model' if isinstance(self.weights, LiveWeights) else 'the file'}); its FLOPs are not counted"
+             + ("; no layer reads its output, so its output shape is not recorded: its input's is assumed"
+                if unseen else ""))
         self.uncounted.append(Uncounted(kind, layer_name or "", 1, "a layer symcount has no rule for: its FLOPs "
                                                                    "are not counted"))
         layer = Opaque(kind, weights, output=output, inputs=1 if inputs == 1 else inputs,

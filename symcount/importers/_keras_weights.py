@@ -101,9 +101,9 @@ class FileWeights:
         return self._file
 
     def weights(self, name: str, path: str, trainable: bool):
+        handle = self._open()
         import h5py
 
-        handle = self._open()
         if path not in handle:
             return []
         found = []
