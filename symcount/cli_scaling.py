@@ -90,7 +90,7 @@ def load(target: str, sets: list[str]):
     """``(symbolic count, values)``: the closed form (a zoo entry's options from
     ``--set`` applied), and the target's default dim values overridden by ``--set``
     — not substituted, so that a solved or swept dim's default is simply dropped."""
-    from .cli import is_zoo_target, load_target
+    from .targets import is_zoo_target, load_target
 
     given = load_target(target, sets, symbolic=["all"])  # only the --set dims bound
     symbolic = given.symbolic or given

@@ -60,6 +60,11 @@ def vocabulary(framework: str, source: str) -> dict:
             and c.n_inputs == 1 and not issubclass(c, InputLayer) and n not in {"Block", "Repeat"}}
 
 
+def is_keras_json(data) -> bool:
+    """Whether parsed JSON is a Keras model (``{"class_name": "Sequential", "config": …}``)."""
+    return isinstance(data, dict) and "class_name" in data and "config" in data
+
+
 def read_data(path: str | Path):
     """Read a YAML, JSON or TOML file into plain data (safe loaders only)."""
     path = Path(path)

@@ -138,11 +138,6 @@ def _json(text, source: str) -> dict:
     return data
 
 
-def is_keras_json(data) -> bool:
-    """Whether parsed JSON is a Keras model (``{"class_name": "Sequential", "config": …}``)."""
-    return isinstance(data, dict) and "class_name" in data and "config" in data
-
-
 # ---------------------------------------------------------------------------
 # Building
 # ---------------------------------------------------------------------------

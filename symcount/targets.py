@@ -1,0 +1,183 @@
+"""What a command-line TARGET is, decided in one place below every command.
+
+A TARGET is a zoo entry (``keras:ResNet50``, ``transformers:GPT2Model``), an
+architecture file (``.yaml``, ``.json``, ``.toml``), a Keras model file (``.keras``, or
+the ``.json`` of ``model.to_json()``) or a Hugging Face ``config.json`` (or the folder
+holding one). :func:`load_target` returns its count with its default values, overridden
+by ``--set``; the commands (:mod:`symcount.cli`, :mod:`symcount.cli_scaling`) only parse
+flags and print.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from .errors import SubstitutionError
+
+
+def parse_set(items: list[str]) -> dict[str, int]:
+    """``["H=256", "classes=9"]`` → ``{"H": 256, "classes": 9}``; values positive integers."""
+    values = {}
+    for item in items or []:
+        name, eq, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not eq or not name:
+            raise SubstitutionError(f"--set {item!r}: expected NAME=VALUE, e.g. --set H=256")
+        if not text:
+            raise SubstitutionError(f"--set {item!r}: missing value for {name}")
+        if not text.isdigit() or int(text) <= 0:
+            raise SubstitutionError(f"--set {item!r}: the value of {name} must be a positive integer. Received: {text!r}")
+        values[name] = int(text)
+    return values
+
+
+def is_zoo_target(target: str) -> bool:
+    """``family:Name`` naming a zoo entry rather than a file."""
+    from pathlib import Path
+
+    from .zoo.registry import FAMILIES
+
+    family, colon, _ = target.partition(":")
+    return bool(colon) and family in FAMILIES and not Path(target).exists()
+
+
+def parse_option(entry, name: str, text: str):
+    """A zoo option's value from ``--set``, typed by its default: ``true``/``false``,
+    ``none``, an integer, a decimal (``alpha=0.75``) or a word (``pooling=avg``)."""
+    from decimal import Decimal, InvalidOperation
+
+    default = entry.options[name]
+    low = text.strip().lower()
+    if isinstance(default, bool) or low in ("true", "false"):
+        if low not in ("true", "false"):
+            raise SubstitutionError(f"--set {name}={text}: {entry.name}'s {name} is true or false")
+        return low == "true"
+    if low == "none":
+        return None
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return text.strip()
+    if not number.is_finite():
+        raise SubstitutionError(f"--set {name}={text}: expected a finite number")
+    if number == number.to_integral_value() and not isinstance(default, float):
+        return int(number)
+    return float(number)
+
+
+def parse_dims(items: list[str] | None) -> dict[str, int]:
+    """``--dims classes=10,H=224`` (repeatable) → ``{"classes": 10, "H": 224}``."""
+    pairs = [p for item in items or [] for p in item.split(",") if p.strip()]
+    try:
+        return parse_set(pairs)
+    except SubstitutionError as exc:
+        raise SubstitutionError(str(exc).replace("--set", "--dims", 2)) from None
+
+
+def load_target(target: str, sets: list[str], symbolic: list[str] | None = None, dims: list[str] | None = None):
+    """The target's count: dims at their defaults (a file's ``dims``, a Keras file's
+    ``--dims`` or a zoo entry's configuration), overridden by ``--set``, except those
+    named in ``symbolic``."""
+    keep = {n.strip() for item in symbolic or [] for n in item.split(",") if n.strip()}
+    named = parse_dims(dims)
+    keras_file = not is_zoo_target(target) and _is_keras_file(target)
+    if named and not keras_file:
+        raise SubstitutionError(f"{target}: --dims names the sizes of a Keras model file (.keras or its JSON); "
+                                f"give other targets' dims values with --set")
+    hf_config = not keras_file and not is_zoo_target(target) and _is_hf_config(target)
+    if hf_config:
+        from .importers import from_hf
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = from_hf(target)
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        dim_sets = sets
+        count = model.count()
+        defaults = dict(model.values)
+        arguments = set()
+    elif keras_file:
+        from .importers import from_keras
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = from_keras(target, dims=named)
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        dim_sets = sets
+        count = model.count()
+        defaults = dict(model.values)
+        arguments = set(named)
+    elif is_zoo_target(target):
+        from . import zoo
+
+        entry = zoo.entry(target)
+        options, dim_sets = {}, []
+        for item in sets or []:
+            name, eq, text = item.partition("=")
+            if name.strip() in entry.options:
+                options[name.strip()] = parse_option(entry, name.strip(), text)
+            else:
+                dim_sets.append(item)
+        count = zoo.symbolic(target, **options)
+        defaults = {k: v for k, v in entry.dims.items() if v is not None}
+        # an argument the chosen options leave unused (classes without the top) is
+        # accepted and ignored, as the framework does
+        arguments = set(entry.dims)
+    else:
+        from .spec import default_values, load
+
+        dim_sets = sets
+        spec = load(target)
+        count = spec.model.count()
+        defaults = default_values(spec)
+        arguments = set()
+    overrides = parse_set(dim_sets)
+    known = {d.name for d in count.dims}
+    unknown = sorted((keep | set(overrides)) - known - arguments - ({"all"} & keep))
+    if unknown:
+        raise SubstitutionError(f"{target}: unknown dim {unknown[0]!r}. The model's dims are: "
+                                f"{', '.join(sorted(known)) or 'none'}")
+    values = {**defaults, **overrides}
+    if "all" in keep:
+        keep = known
+    values = {k: v for k, v in values.items() if k not in keep or k in overrides}
+    values = {k: v for k, v in values.items() if k in known}
+    return count.subs(values) if values else count
+
+
+def _is_hf_config(target: str) -> bool:
+    """A Hugging Face ``config.json`` (a JSON object with ``model_type``) or a folder holding one."""
+    from pathlib import Path
+
+    path = Path(target)
+    if path.is_dir():
+        path = path / "config.json"
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    from .spec import read_data
+
+    data = read_data(path)
+    return isinstance(data, dict) and isinstance(data.get("model_type"), str)
+
+
+def _is_keras_file(target: str) -> bool:
+    """A ``.keras`` file, or a ``.json`` file holding a Keras model (``class_name`` and ``config``)."""
+    from pathlib import Path
+
+    path = Path(target)
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return True
+    if suffix != ".json" or not path.is_file():
+        return False
+    from .spec import is_keras_json, read_data
+
+    return is_keras_json(read_data(path))
+
+
+def load_count(target: str, sets: list[str]):
+    """The target's count with its defaults, overridden by ``--set``, substituted."""
+    return load_target(target, sets)
