@@ -16,7 +16,6 @@ Layers are named the way Keras 3 names them (``conv2d``, ``conv2d_1``, …).
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -26,7 +25,7 @@ import sympy
 from .count import Count
 from .dims import Condition, as_expr, decided, size_text
 from .errors import ArgumentError, ShapeError, SymcountError
-from .layer import InputLayer, Layer, build, build_record, snake_case
+from .layer import InputLayer, Layer, Node, Tensor, as_tensor, build, build_record, call_layer, snake_case  # noqa: F401
 
 
 def model_dims(records) -> tuple[sympy.Symbol, ...]:
@@ -225,63 +224,8 @@ class Sequential(_Model):
 # Functional graphs
 # ---------------------------------------------------------------------------
 
-_node_ids = itertools.count()
-
-
-class Node:
-    """One call of a layer on tensors (creation order is a topological order)."""
-
-    __slots__ = ("layer", "inputs", "shape", "id")
-
-    def __init__(self, layer: Layer, inputs: tuple, shape):
-        self.layer, self.inputs, self.shape, self.id = layer, inputs, shape, next(_node_ids)
-
-
-class Tensor:
-    """A symbolic tensor (Keras ``KerasTensor``): its full shape, batch axis first."""
-
-    __slots__ = ("shape", "node")
-
-    def __init__(self, shape, node: Node):
-        self.shape, self.node = tuple(shape), node
-
-    def __repr__(self):
-        return f"<Tensor shape={size_text(self.shape)} from {self.node.layer.type_name}>"
-
-
-def as_tensor(value) -> Tensor:
-    """A tensor, or an ``Input`` layer standing for its tensor."""
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, InputLayer):
-        if "_tensor" not in value.__dict__:
-            node = Node(value, (), value.batch_shape)
-            value.__dict__["_tensor"] = Tensor(value.batch_shape, node)
-        return value.__dict__["_tensor"]
-    raise ArgumentError(f"expected a symbolic tensor (from Input or a layer call). Received: {value!r}")
-
-
-def call_layer(layer: Layer, inputs) -> Tensor:
-    """``layer(inputs)``: check the layer on the input shapes now, so a mistake is
-    reported at the call that makes it; the records are made when the model is counted."""
-    if layer.n_inputs == 1:
-        if isinstance(inputs, (list, tuple)):
-            if len(inputs) != 1:
-                raise ArgumentError(f"{layer.type_name}: expects one input tensor. Received {len(inputs)}")
-            inputs = inputs[0]
-        tensors = (as_tensor(inputs),)
-        shape = tensors[0].shape
-    else:
-        if not isinstance(inputs, (list, tuple)):
-            raise ArgumentError(f"{layer.type_name}: expects a list of input tensors. Received: {inputs!r}")
-        tensors = tuple(as_tensor(t) for t in inputs)
-        shape = tuple(t.shape for t in tensors)
-    try:
-        out = layer.output_shape(shape) if isinstance(layer, (Block, Repeat)) else build(layer, shape).output_shape
-    except SymcountError as exc:
-        label = layer.name or snake_case(layer.type_name)
-        raise type(exc)(f"{label} ({layer.type_name}): {exc}") from None
-    return Tensor(out, Node(layer, tensors, shape))
+# Node, Tensor, as_tensor and call_layer (a layer called on tensors) live with the layer
+# (:mod:`symcount.layer`): calling a layer needs nothing above it.
 
 
 def _as_list(value) -> list:
@@ -383,6 +327,9 @@ class Block(Layer):
         emit_nodes(emitter, nodes, path + (self.name,), repeat, outside=grad)
         return out
 
+    def called_shape(self, shape):
+        return self.output_shape(shape)
+
     def output_shape(self, shape):
         return self._trace(shape)[1]
 
@@ -428,6 +375,9 @@ class Repeat(Layer):
                              f"Received: input {size_text(shape)}, block output {size_text(out)}")
         return [sympy.Eq(a, b) for (a, b), v in zip(zip(shape[1:], out[1:]), verdicts)
                 if v is None and a is not None and b is not None]
+
+    def called_shape(self, shape):
+        return self.output_shape(shape)
 
     def output_shape(self, shape):
         self._shape_conditions(shape)

@@ -13,6 +13,7 @@ notation, used by derivations).
 from __future__ import annotations
 
 import functools
+import itertools
 import inspect
 import re
 from collections.abc import Iterable, Sequence
@@ -241,9 +242,11 @@ class Layer:
 
     def __call__(self, inputs):
         """Call the layer on symbolic tensors (functional API): ``y = Dense(4)(x)``."""
-        from .graph import call_layer
-
         return call_layer(self, inputs)
+
+    def called_shape(self, shape):
+        """The output shape of a call on ``shape``, checked now (a block: its own rule)."""
+        return build(self, shape).output_shape
 
     # -- identity ------------------------------------------------------------------
 
@@ -506,3 +509,66 @@ def build_record(layer: Layer, name: str, position: int, shape: Shape, context: 
 def positions(shape: Shape) -> Expr:
     """Positions a per-position layer (Dense on the last axis) is applied at."""
     return product(shape[1:-1])
+
+
+# ---------------------------------------------------------------------------
+# Functional graphs: a layer called on symbolic tensors
+# ---------------------------------------------------------------------------
+
+_node_ids = itertools.count()
+
+
+class Node:
+    """One call of a layer on tensors (creation order is a topological order)."""
+
+    __slots__ = ("layer", "inputs", "shape", "id")
+
+    def __init__(self, layer: Layer, inputs: tuple, shape):
+        self.layer, self.inputs, self.shape, self.id = layer, inputs, shape, next(_node_ids)
+
+
+class Tensor:
+    """A symbolic tensor (Keras ``KerasTensor``): its full shape, batch axis first."""
+
+    __slots__ = ("shape", "node")
+
+    def __init__(self, shape, node: Node):
+        self.shape, self.node = tuple(shape), node
+
+    def __repr__(self):
+        return f"<Tensor shape={size_text(self.shape)} from {self.node.layer.type_name}>"
+
+
+def as_tensor(value) -> Tensor:
+    """A tensor, or an ``Input`` layer standing for its tensor."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, InputLayer):
+        if "_tensor" not in value.__dict__:
+            node = Node(value, (), value.batch_shape)
+            value.__dict__["_tensor"] = Tensor(value.batch_shape, node)
+        return value.__dict__["_tensor"]
+    raise ArgumentError(f"expected a symbolic tensor (from Input or a layer call). Received: {value!r}")
+
+
+def call_layer(layer: Layer, inputs) -> Tensor:
+    """``layer(inputs)``: check the layer on the input shapes now, so a mistake is
+    reported at the call that makes it; the records are made when the model is counted."""
+    if layer.n_inputs == 1:
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 1:
+                raise ArgumentError(f"{layer.type_name}: expects one input tensor. Received {len(inputs)}")
+            inputs = inputs[0]
+        tensors = (as_tensor(inputs),)
+        shape = tensors[0].shape
+    else:
+        if not isinstance(inputs, (list, tuple)):
+            raise ArgumentError(f"{layer.type_name}: expects a list of input tensors. Received: {inputs!r}")
+        tensors = tuple(as_tensor(t) for t in inputs)
+        shape = tuple(t.shape for t in tensors)
+    try:
+        out = layer.called_shape(shape)
+    except SymcountError as exc:
+        label = layer.name or snake_case(layer.type_name)
+        raise type(exc)(f"{label} ({layer.type_name}): {exc}") from None
+    return Tensor(out, Node(layer, tensors, shape))

@@ -75,7 +75,7 @@ def from_keras(model_or_path, dims=None, *, name: str | None = None):
     if live is not None and model.values:
         from ._keras_check import checked
 
-        model = checked(model, live, roles, source, name)
+        model = checked(model, live, roles, source, numbers=lambda: from_keras(live, name=name))
     return model
 
 

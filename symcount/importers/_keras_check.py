@@ -85,11 +85,9 @@ def with_values(config: dict, placed: dict, values: dict) -> dict:
     return config
 
 
-def checked(model, live, roles, source: str, name):
+def checked(model, live, roles, source: str, numbers):
     """``model`` if its formula gives Keras's own count at a second configuration; else
-    the numbers, with a warning."""
-    from ._keras import from_keras
-
+    ``numbers()`` (the import without dims), with a warning."""
     dims = dict(model.values)
     config = live.get_config()
     tried = []
@@ -112,6 +110,6 @@ def checked(model, live, roles, source: str, name):
         why = "Keras rebuilt the model at no second configuration (" + "; ".join(tried) + ")"
     warn(f"from_keras: {source}: the formula in {', '.join(dims)} does not hold ({why}): the numbers at "
          f"{', '.join(f'{k}={v}' for k, v in dims.items())} instead")
-    numbers = from_keras(live, name=name)
-    numbers.unplaced = {d: why for d in dims}
-    return numbers
+    fallback = numbers()
+    fallback.unplaced = {d: why for d in dims}
+    return fallback
