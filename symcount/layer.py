@@ -145,12 +145,12 @@ class Substitution(dict):
         self.memo: dict = {}
 
 
-def _freeze(value):
+def freeze(value):
     """Constructor arguments as hashable values (lists become tuples)."""
     if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
     return value
 
 
@@ -265,7 +265,7 @@ class Layer:
         return type(self)(**{**self.config, **changes})
 
     def _key(self):
-        return (type(self), _freeze(self.config))
+        return (type(self), freeze(self.config))
 
     def __eq__(self, other):
         return type(other) is type(self) and self._key() == other._key()

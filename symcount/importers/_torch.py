@@ -37,7 +37,9 @@ from ..layer import Layer, build
 from . import _hf
 from ._common import Call, Frozen, Opaque, Recorded, warn
 from ._symbols import Symbols
-from ._torch_modules import _NotMapped, mapping_of
+from ._torch_modules import NotMapped, mapping_of
+from ._torch_tree import (Entry, Unsupported, collapse, flatten, indexed_children, layer_key, own_args,
+                         path_of)
 
 
 def _torch():
@@ -46,10 +48,6 @@ def _torch():
     except ImportError:  # pragma: no cover - torch is an optional dependency
         raise ArgumentError("from_torch needs PyTorch: pip install torch") from None
     return torch
-
-
-class _Unsupported(Exception):
-    """The graph cannot be rebuilt from symcount layers (the reason is the message)."""
 
 
 def from_torch(module, input_shape=None, dims=None, *, dtype=None, name: str | None = None):
@@ -142,32 +140,6 @@ class _Kind:
     params: tuple = ()  # (name, shape, trainable) of an opaque module
 
 
-def _layer_key(layer: Layer):
-    """A layer's identity without its name (two identical blocks have equal keys)."""
-    from ..layer import _freeze
-
-    return type(layer), _freeze({k: v for k, v in layer.config.items() if k != "name"})
-
-
-def _own_args(layer: Layer, values: dict) -> dict:
-    """Value → expression for the layer's symbolic size arguments (provenance for shapes)."""
-    found = {}
-
-    def visit(value):
-        if isinstance(value, (list, tuple)):
-            for v in value:
-                visit(v)
-        elif isinstance(value, sympy.Expr) and value.free_symbols:
-            number = value.xreplace({s: sympy.Integer(values[s.name]) for s in value.free_symbols
-                                     if s.name in values})
-            if number.is_Integer:
-                found.setdefault(int(number), value)
-
-    for k, v in layer.config.items():
-        visit(v)
-    return found
-
-
 class _Importer:
     def __init__(self, root, dims, name):
         self.torch = _torch()
@@ -247,7 +219,7 @@ class _Importer:
             if not any(True for _ in m.parameters()):
                 return None  # nothing to miscount; its shapes are checked where it is called
             built = build(layer, mapping.probe(m))
-        except (_NotMapped, SymcountError, AttributeError, TypeError) as exc:
+        except (NotMapped, SymcountError, AttributeError, TypeError) as exc:
             return f"cannot be mapped ({exc})"
         declared = sum(int(w.size) for w in built.weights if w.counts)
         actual = sum(p.numel() for p in m.parameters())
@@ -290,7 +262,7 @@ class _Importer:
         kind = self.kind(m)
         if kind.kind == "leaf":
             where = f"{self.qualnames.get(id(m), '') or 'the model'} ({type(m).__name__})"
-            return _layer_key(kind.mapping.make(m, self.sizer(where), None))
+            return layer_key(kind.mapping.make(m, self.sizer(where), None))
         return (kind.kind, type(m).__name__, kind.params)
 
     # -- the three modes -------------------------------------------------------------------
@@ -359,14 +331,14 @@ class _Importer:
         if inputs is not None:
             try:
                 model = self._graph(inputs)
-            except _Unsupported as exc:
+            except Unsupported as exc:
                 self.notes.append(f"not traced as a graph: {exc}")
             if model is None:
                 self.layers.clear()
                 try:
                     model = self._recorded(inputs, dtype)
                     model.count()  # the recorded shapes fit the layers (a time-major module fed batch first does not)
-                except (_Unsupported, SymcountError) as exc:
+                except (Unsupported, SymcountError) as exc:
                     warn(f"from_torch: {self.name}: the forward pass on the meta device could not be recorded ({exc}); "
                          f"only the parameters are imported")
                     self.notes.append(f"not recorded: {exc}")
@@ -422,24 +394,24 @@ class _Importer:
     def _graph(self, inputs):
         from ..torch import Input
 
-        from ._torch_graph import _GraphBuilder
+        from ._torch_graph import GraphBuilder
 
-        builder = _GraphBuilder(self)
+        builder = GraphBuilder(self)
         from ..graph import as_tensor
 
         tensors = [as_tensor(Input(shape, name="input" if len(inputs) == 1 else f"input_{i}"))
                    for i, shape in enumerate(inputs)]
         try:
             outputs = builder.call(self.root, "", tensors)
-            flat = [o for o in _flatten(outputs) if isinstance(o, Tensor)]
+            flat = [o for o in flatten(outputs) if isinstance(o, Tensor)]
             if not flat:
-                raise _Unsupported("the forward returns no tensor")
+                raise Unsupported("the forward returns no tensor")
             model = Model(tensors, flat if len(flat) > 1 else flat[0], name=self.name)
             model.count()  # every layer built on its shapes now, so that a failure falls back here
-        except _Unsupported:
+        except Unsupported:
             raise
         except SymcountError as exc:
-            raise _Unsupported(f"a layer rejected its input: {exc}") from None
+            raise Unsupported(f"a layer rejected its input: {exc}") from None
         model.exact = "graph"
         model._used = builder.used
         return model
@@ -447,9 +419,9 @@ class _Importer:
     # -- mode 2: a recorded forward pass ------------------------------------------------------
 
     def _recorded(self, inputs, dtype):
-        from ._torch_recorded import _Recorder
+        from ._torch_recorded import Recorder
 
-        recorder = _Recorder(self, inputs, dtype)
+        recorder = Recorder(self, inputs, dtype)
         calls = recorder.record()
         model = Recorded(self.name, calls, exact="shapes")
         model._used = recorder.used
@@ -464,18 +436,18 @@ class _Importer:
                 continue
             kind = self.kind(m)
             if kind.kind in ("opaque", "whole") or kind.kind == "leaf" and self._params(m, recurse=True):
-                entries.append(_Entry(m, qual or type(m).__name__, None, None))
-        entries = _collapse(self, entries)
+                entries.append(Entry(m, qual or type(m).__name__, None, None))
+        entries = collapse(self, entries)
         calls, used = [], []
         for e in entries:
             kind = self.kind(e.module)
             layer = self.layer(e.module, e.display)
             if kind.kind == "leaf":
                 inner = getattr(layer, "layer", layer)
-                shape = _symbolize_probe(kind.mapping.probe(e.module), _own_args(inner, self.symbols.values))
+                shape = _symbolize_probe(kind.mapping.probe(e.module), own_args(inner, self.symbols.values))
             else:
                 shape = (None,)
-            calls.append(Call(layer, shape, _path(e.display), e.repeat, True))
+            calls.append(Call(layer, shape, path_of(e.display), e.repeat, True))
             used.append((e.module, layer))
         model = Recorded(self.name, calls, exact="parameters")
         model._used = used
@@ -555,22 +527,6 @@ def _numeric(value, hint=None, repeat=False):
     return tuple(value) if isinstance(value, list) else value
 
 
-def _path(display: str) -> tuple:
-    parts = display.split(".")
-    return tuple(parts[:-1])
-
-
-def _flatten(value):
-    if isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _flatten(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _flatten(v)
-    else:
-        yield value
-
-
 def _symbolize_probe(shape, own):
     if shape and isinstance(shape[0], tuple):
         return tuple(_symbolize_probe(s, own) for s in shape)
@@ -589,88 +545,3 @@ class _OpaqueRecorded(Opaque):
             if seen == tuple(shape):
                 return out
         return super().output_shape(shape)
-
-
-# ---------------------------------------------------------------------------
-# Runs of identical children: Repeat
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Entry:
-    """A module's call (or, without a forward pass, the module itself) to emit."""
-
-    module: object
-    qual: str
-    shape: object
-    output: object
-    grad: bool = True
-    display: str = ""
-    repeat: sympy.Expr = sympy.Integer(1)
-    order: int = 0
-
-    def __post_init__(self):
-        self.display = self.display or self.qual
-
-
-def _collapse(importer: _Importer, entries: list) -> list:
-    """Runs of identical consecutive children of a list container, whose number is a
-    dim, kept once with that multiplicity (the first child's entries, named ``list.*``,
-    or ``list.1-5`` for part of the list). Outer lists first; a collapsed run's inner
-    lists are collapsed in turn (their multiplicities multiply)."""
-    lists = [(q, m) for q, m in importer.root.named_modules()
-             if _indexed_children(m) and not importer._inside_leaf(q)]
-    for list_qual, container in sorted(lists, key=lambda x: x[0].count(".") if x[0] else -1):
-        children = _indexed_children(container)
-        prefix = f"{list_qual}." if list_qual else ""
-        starts = [f"{prefix}{index}" for index, _ in children]
-
-        def positions(start):
-            return [i for i, e in enumerate(entries) if e.qual == start or e.qual.startswith(start + ".")]
-
-        groups = [positions(start) for start in starts]
-        signatures = [_signature(importer, entries, g, start) for g, start in zip(groups, starts)]
-        drop, i = set(), 0
-        while i < len(children):
-            j = i + 1
-            while j < len(children) and signatures[i] is not None and signatures[j] == signatures[i] \
-                    and groups[j][0] == groups[j - 1][-1] + 1:
-                j += 1
-            run = j - i
-            count = None
-            if run > 1:
-                count = importer.symbols.repeat(run, f"{list_qual or 'the model'}: {run} identical "
-                                                     f"{type(children[i][1]).__name__}")
-            if count is not None:
-                index = children[i][0]
-                label = "*" if run == len(children) else f"{index}-{children[j - 1][0]}"
-                for k in groups[i]:
-                    e = entries[k]
-                    rel = e.qual[len(starts[i]):]
-                    head = e.display[:len(e.display) - len(rel)] if rel else e.display
-                    e.display = head[:len(head) - len(index)] + label + rel
-                    e.repeat = e.repeat * count
-                drop.update(k for g in groups[i + 1:j] for k in g)
-            i = j
-        entries = [e for k, e in enumerate(entries) if k not in drop]
-    return entries
-
-
-def _indexed_children(m) -> list:
-    """``[(index, child)]`` of a ModuleList/Sequential-like container (children named 0, 1, …)."""
-    children = list(m.named_children())
-    if len(children) < 2 or not all(n.isdigit() for n, _ in children):
-        return []
-    return children
-
-
-def _signature(importer, entries, positions, start):
-    """What must agree for two children to be one repeated block: their entries in order
-    (relative module names, layers without names, shapes, gradient flags), contiguous."""
-    if not positions or positions != list(range(positions[0], positions[0] + len(positions))):
-        return None
-    sig = []
-    for k in positions:
-        e = entries[k]
-        sig.append((e.qual[len(start):], importer.unnamed_key(e.module), e.shape, e.output, e.grad))
-    return tuple(sig)

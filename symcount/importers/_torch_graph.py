@@ -8,18 +8,14 @@ raises :class:`~._torch._Unsupported` and the import records a forward pass inst
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import operator
 
 from ..errors import SymcountError
 from ..graph import Block, Repeat, Tensor
 from ..layer import Layer
 from ._common import Function
-from ._torch import _flatten, _indexed_children, _Unsupported
+from ._torch_tree import Unsupported, flatten, indexed_children
 
-if TYPE_CHECKING:
-    from ._torch import _Importer
 
 
 class _Size:
@@ -34,8 +30,8 @@ class _ShapeOf:
         self.tensor = tensor
 
 
-class _GraphBuilder:
-    def __init__(self, importer: "_Importer"):
+class GraphBuilder:
+    def __init__(self, importer: "Importer"):
         self.importer = importer
         self.torch = importer.torch
         self.graphs: dict[int, object] = {}
@@ -59,7 +55,7 @@ class _GraphBuilder:
                 self.graphs[key] = Tracer().trace(m)
             except Exception as exc:  # noqa: BLE001 - any tracing failure means: record instead
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise _Unsupported(f"torch.fx cannot trace {type(m).__name__}: {first}") from None
+                raise Unsupported(f"torch.fx cannot trace {type(m).__name__}: {first}") from None
         return self.graphs[key]
 
     def signature(self, m):
@@ -67,7 +63,7 @@ class _GraphBuilder:
         if kind.kind == "leaf":
             return self.importer.unnamed_key(m)
         if kind.kind not in ("container", "function"):
-            raise _Unsupported(f"{self.importer.qualnames.get(id(m), '')} ({type(m).__name__}) is not a known module")
+            raise Unsupported(f"{self.importer.qualnames.get(id(m), '')} ({type(m).__name__}) is not a known module")
         graph = self.graph(m)
         children = tuple((n.target, self.signature(m.get_submodule(n.target)))
                          for n in graph.nodes if n.op == "call_module")
@@ -87,7 +83,7 @@ class _GraphBuilder:
                 args = tensors[0]  # self-attention on one tensor
             return layer(args)
         if kind.kind not in ("container", "function"):
-            raise _Unsupported(f"{display or 'the model'} ({type(m).__name__}) is not a module symcount knows")
+            raise Unsupported(f"{display or 'the model'} ({type(m).__name__}) is not a module symcount knows")
         return self.replay(m, display, tensors)
 
     def _use(self, m, layer):
@@ -109,7 +105,7 @@ class _GraphBuilder:
     def _single(self, m, display, x):
         out = self.replay(m, display, [x])
         if not isinstance(out, Tensor):
-            raise _Unsupported(f"{display} returns {type(out).__name__}, not one tensor")
+            raise Unsupported(f"{display} returns {type(out).__name__}, not one tensor")
         return out
 
     def replay(self, m, display, tensors):
@@ -128,10 +124,10 @@ class _GraphBuilder:
                     if node.args:
                         value = node.args[0]
                     else:
-                        raise _Unsupported(f"{display or 'the model'}: no input for {node.target!r}")
+                        raise Unsupported(f"{display or 'the model'}: no input for {node.target!r}")
                 env[node.name] = value
             elif node.op == "get_attr":
-                raise _Unsupported(f"{display or 'the model'} reads {node.target!r} directly")
+                raise Unsupported(f"{display or 'the model'} reads {node.target!r} directly")
             elif node.op == "call_module":
                 args = [_lookup(a, env) for a in node.args]
                 if node.name in runs:
@@ -148,15 +144,15 @@ class _GraphBuilder:
                         continue
                     except SymcountError:
                         self.blocks.pop(key, None)  # the block changes its shape: not repeated
-                tensors_in = [a for a in _flatten(args) if isinstance(a, Tensor)]
+                tensors_in = [a for a in flatten(args) if isinstance(a, Tensor)]
                 if not tensors_in:
-                    raise _Unsupported(f"{node.target} is called without a tensor")
+                    raise Unsupported(f"{node.target} is called without a tensor")
                 env[node.name] = self.child(m, display, node.target, tensors_in)
             elif node.op in ("call_function", "call_method"):
                 env[node.name] = self.op(m, display, node, env)
             elif node.op == "output":
                 return _lookup(node.args[0], env)
-        raise _Unsupported(f"{display or 'the model'}: the graph has no output")
+        raise Unsupported(f"{display or 'the model'}: the graph has no output")
 
     def runs(self, m, nodes) -> dict:
         """Runs of identical consecutive list children in a graph: first node → (label, members, n)."""
@@ -170,13 +166,13 @@ class _GraphBuilder:
                 i += 1
                 continue
             container = m.get_submodule(prefix) if prefix else m
-            indexed = _indexed_children(container)
+            indexed = indexed_children(container)
             if not indexed:
                 i += 1
                 continue
             try:
                 sig = self.signature(m.get_submodule(first.target))
-            except _Unsupported:
+            except Unsupported:
                 i += 1
                 continue
             members = [first]
@@ -191,7 +187,7 @@ class _GraphBuilder:
                 try:
                     if self.signature(m.get_submodule(node.target)) != sig:
                         break
-                except _Unsupported:
+                except Unsupported:
                     break
                 members.append(node)
                 j += 1
@@ -225,20 +221,20 @@ class _GraphBuilder:
         if node.op == "call_method" and fn == "size":
             if len(args) == 2 and isinstance(args[1], int) and isinstance(args[0], Tensor):
                 return _Size(args[0], args[1])
-            raise _Unsupported(f"{where}: size() of a whole tensor")
+            raise Unsupported(f"{where}: size() of a whole tensor")
         if target is getattr and len(args) == 2 and args[1] == "shape" and isinstance(args[0], Tensor):
             return _ShapeOf(args[0])
         if target is operator.getitem:
             return self._getitem(m, node, args, where)
-        tensors = [a for a in _flatten(args) if isinstance(a, Tensor)]
+        tensors = [a for a in flatten(args) if isinstance(a, Tensor)]
         kind = _OP_KINDS.get(fn if node.op == "call_method" else target)
         if kind is None and node.op == "call_function":
             kind = _OP_KINDS.get(fn) if getattr(target, "__module__", "") in ("torch", "torch.nn.functional") \
                 else None
         if kind is None:
-            raise _Unsupported(f"{where}: no symcount layer for {fn}")
+            raise Unsupported(f"{where}: no symcount layer for {fn}")
         if not tensors:
-            raise _Unsupported(f"{where}: {fn} without a tensor")
+            raise Unsupported(f"{where}: {fn} without a tensor")
         from .. import torch as T
 
         if kind == "binary":
@@ -257,7 +253,7 @@ class _GraphBuilder:
             seq = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
             if not isinstance(seq, (list, tuple)) or not all(isinstance(t, Tensor) for t in seq):
-                raise _Unsupported(f"{where}: cat of something other than tensors")
+                raise Unsupported(f"{where}: cat of something other than tensors")
             return layer(lambda: T.Cat(dim, name=name))(list(seq))
         if kind == "flatten":
             start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
@@ -269,13 +265,13 @@ class _GraphBuilder:
             if len(shape) == 2 and isinstance(shape[0], _Size) and shape[0].axis == 0 and shape[1] == -1 \
                     and shape[0].tensor is args[0]:
                 return layer(lambda: T.Flatten(1, -1, name=name))(args[0])
-            raise _Unsupported(f"{where}: a reshape symcount cannot follow")
+            raise Unsupported(f"{where}: a reshape symcount cannot follow")
         if kind in _POOLS:
             cls, names = _POOLS[kind]
             values = dict(zip(names, args[1:]))
             values.update({k: v for k, v in kwargs.items() if k in names})
             return layer(lambda: getattr(T, cls)(**values, name=name))(args[0])
-        raise _Unsupported(f"{where}: no symcount layer for {fn}")  # pragma: no cover
+        raise Unsupported(f"{where}: no symcount layer for {fn}")  # pragma: no cover
 
     def _getitem(self, m, node, args, where):
         value, index = args
@@ -287,7 +283,7 @@ class _GraphBuilder:
             return value  # output, _ = lstm(x): the first output is what the layer's shape is
         if isinstance(value, Tensor) and not node.users and _returns_tuple(m, node.args[0]):
             return None
-        raise _Unsupported(f"{where}: indexing a tensor")
+        raise Unsupported(f"{where}: indexing a tensor")
 
 
 def _returns_tuple(container, source) -> bool:

@@ -164,7 +164,7 @@ def _layer_args(m, size) -> dict:
     if activation is None:
         activation = {"relu": "relu", "gelu": "gelu"}.get(getattr(m.activation, "__name__", ""), None)
     if activation is None:
-        raise _NotMapped(f"activation {m.activation!r}")
+        raise NotMapped(f"activation {m.activation!r}")
     return dict(d_model=size(m.self_attn.embed_dim), nhead=size(m.self_attn.num_heads, hint="num_attention_heads"),
                 dim_feedforward=size(m.linear1.out_features), dropout=m.dropout.p, activation=activation,
                 layer_norm_eps=m.norm1.eps, batch_first=m.self_attn.batch_first, norm_first=m.norm_first,
@@ -182,7 +182,7 @@ def _stack(cls, layer_cls):
     return make
 
 
-class _NotMapped(Exception):
+class NotMapped(Exception):
     """The module is of a known class, but configured in a way symcount does not model."""
 
 

@@ -8,20 +8,16 @@ numbers (a dim where one has the value).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sympy
 
 from ..errors import SymcountError
 from ..layer import build
 from ._common import Call, warn
-from ._torch import _collapse, _Entry, _flatten, _own_args, _path, _Unsupported
-
-if TYPE_CHECKING:
-    from ._torch import _Importer
+from ._torch_tree import Entry, Unsupported, collapse, flatten, own_args, path_of
 
 
-class _Recorder:
+
+class Recorder:
     """Runs the module on meta tensors a few times (the example input; a batch one
     larger; each named input axis a little shorter) and turns the recorded calls into
     symbolic layer calls."""
@@ -29,7 +25,7 @@ class _Recorder:
     BATCH = (2, 3)
     SHIFTS = (1, 3)
 
-    def __init__(self, importer: "_Importer", inputs, dtype):
+    def __init__(self, importer: "Importer", inputs, dtype):
         self.importer = importer
         self.torch = importer.torch
         self.inputs = inputs
@@ -99,7 +95,7 @@ class _Recorder:
             torch.func.functional_call(root, state, tuple(examples), strict=False, tie_weights=True)
         except Exception as exc:  # noqa: BLE001 - reported by the caller
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise _Unsupported(f"{type(exc).__name__}: {first}") from None
+            raise Unsupported(f"{type(exc).__name__}: {first}") from None
         finally:
             for handle in handles:
                 handle.remove()
@@ -158,7 +154,7 @@ class _Recorder:
             qual = importer.qualnames.get(id(module), "") or type(module).__name__
             where = f"{qual} ({type(module).__name__})"
             unnamed = kind.mapping.make(module, importer.sizer(where), None) if kind.kind == "leaf" else None
-            own = _own_args(unnamed, symbols.values) if unnamed is not None else {}
+            own = own_args(unnamed, symbols.values) if unnamed is not None else {}
             shapes = tuple(produced.get(in_ids[k]) or tuple(sym(i, ("in", k), a, v, own) for a, v in enumerate(s))
                            for k, s in enumerate(in_shapes))
             shape = shapes[0] if len(shapes) == 1 else shapes
@@ -169,18 +165,18 @@ class _Recorder:
             follows = out if unnamed is None else self._output(unnamed, shape, out_shape)
             if out_id is not None and follows is not None:
                 produced[out_id] = follows
-            entries.append(_Entry(module, qual, shape, out, grad, order=i))
+            entries.append(Entry(module, qual, shape, out, grad, order=i))
         for axis in sorted(nonlinear):
             warn(f"from_torch: {importer.name}: some recorded sizes depend on {axis} in a way the forward pass "
                  f"does not show (strides, pooling); they are the numbers at {axis}={symbols.values[axis]}. "
                  f"A model torch.fx can trace gets exact shapes")
-        entries = _collapse(importer, entries)
+        entries = collapse(importer, entries)
         calls = []
         for e in entries:
             layer = importer.layer(e.module, e.display, outputs=tuple(outputs.get(id(e.module), ())))
             if not any(layer is used for _, used in self.used):
                 self.used.append((e.module, layer))
-            calls.append(Call(layer, e.shape, _path(e.display), e.repeat, e.grad))
+            calls.append(Call(layer, e.shape, path_of(e.display), e.repeat, e.grad))
         return calls
 
     def _output(self, layer, shape, recorded):
@@ -208,7 +204,7 @@ class _Recorder:
         """A run whose calls are those of ``base`` (same modules, same order), or None."""
         try:
             run = self.run(batch, sizes)
-        except _Unsupported:
+        except Unsupported:
             return None
         if len(run) != len(base) or any(a[0] is not b[0] or len(a[1]) != len(b[1]) for a, b in zip(run, base)):
             return None
@@ -236,4 +232,4 @@ def _tree_leaves(value):
     except Exception:  # noqa: BLE001 - a ModelOutput or an exotic container
         if hasattr(value, "to_tuple"):
             return tree_leaves(value.to_tuple())
-        return list(_flatten(value))
+        return list(flatten(value))
