@@ -115,7 +115,7 @@ def _names(text: str, option: str) -> list[str]:
 
 
 def _number(text: str, option: str):
-    from .scaling._common import parse_number
+    from .scaling.common import parse_number
 
     return parse_number(text, option)
 
@@ -148,7 +148,7 @@ def _config(values: dict) -> str:
 
 def _scale(args) -> int:
     from .scaling import leading
-    from .scaling._common import percent
+    from .scaling.common import percent
 
     count, values = load(args.target, args.sets)
     grow = _names(args.grow, "--grow")
@@ -252,7 +252,7 @@ def _sweep(args) -> int:
 
 def _shares(args) -> int:
     from .scaling import shares
-    from .scaling._common import percent
+    from .scaling.common import percent
 
     count, values = load(args.target, args.sets)
     if args.depth < 1:

@@ -16,7 +16,7 @@ from sympy import Expr
 
 from .dims import Condition, condition_text, decided
 from .errors import ArgumentError, SubstitutionError
-from .layer import InputLayer, LayerRecord, Substitution, _subs
+from .layer import InputLayer, LayerRecord, Substitution, subs_value
 
 
 def _flatten(relation):
@@ -278,13 +278,13 @@ class Count:
         current = ", ".join(f"{n}={v}" for n, v in all_values.items())
         for record in base.layers:
             for cond in record.conditions:
-                if decided(_subs(cond.relation, mapping)) is False:
+                if decided(subs_value(cond.relation, mapping)) is False:
                     raise SubstitutionError(
                         f"{self.name} › {record.name} ({record.type}): the closed form needs "
                         f"{condition_text(cond.relation)}, which these values break. Current values: {current}"
                     )
         layers = tuple(r.subs(mapping) for r in base.layers)
-        active = None if base.active is None else _subs(base.active, mapping)
+        active = None if base.active is None else subs_value(base.active, mapping)
         return Count(self.name, layers, base.dims, all_values, base, base.uncounted, base.exactness, active)
 
     def evaluate(self, what: str = "total") -> int | Expr:

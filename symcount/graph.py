@@ -148,7 +148,7 @@ def _apply_ties(records, ties, names, model_name):
     return records
 
 
-class _Model:
+class ModelBase:
     """What Sequential and functional models share: names, ties, summary."""
 
     name: str
@@ -171,7 +171,7 @@ class _Model:
         return self.count().summary()
 
 
-class Sequential(_Model):
+class Sequential(ModelBase):
     """A linear stack, as ``keras.Sequential``: ``Sequential([Input(shape), layer, …], name)``."""
 
     def __init__(self, layers=None, name: str | None = None):
@@ -267,7 +267,7 @@ def emit_nodes(emitter: Emitter, nodes, path, repeat, outside: bool = False) -> 
         grads[id(node)] = emitter.grad
 
 
-class Model(_Model):
+class Model(ModelBase):
     """A functional model, as ``keras.Model(inputs, outputs)``.
 
     Records come in call order; an ``Input`` appears as ``input_layer`` (InputLayer,

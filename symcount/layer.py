@@ -53,7 +53,7 @@ class Weight:
         return not self.buffer and self.tied_to is None
 
     def subs(self, mapping) -> "Weight":
-        return replace(self, shape=tuple(_subs(s, mapping) for s in self.shape))
+        return replace(self, shape=tuple(subs_value(s, mapping) for s in self.shape))
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,11 @@ class Product:
         return replace(self, macs=n * self.macs, causal_macs=causal, backward_macs=backward)
 
     def subs(self, mapping) -> "Product":
-        return replace(self, macs=_subs(self.macs, mapping), causal_macs=_subs(self.causal_macs, mapping),
-                       backward_macs=_subs(self.backward_macs, mapping))
+        return replace(self, macs=subs_value(self.macs, mapping), causal_macs=subs_value(self.causal_macs, mapping),
+                       backward_macs=subs_value(self.backward_macs, mapping))
 
 
-def _subs(value, mapping):
+def subs_value(value, mapping):
     if value is None or not mapping or not isinstance(value, sympy.Basic):
         return value
     memo = getattr(mapping, "memo", None)
@@ -485,14 +485,14 @@ class LayerRecord:
             output_shape=_subs_shape(self.output_shape, mapping),
             weights=tuple(w.subs(mapping) for w in self.weights),
             products=tuple(p.subs(mapping) for p in self.products),
-            repeat=_subs(self.repeat, mapping),
+            repeat=subs_value(self.repeat, mapping),
             substituted=tuple({**dict(self.substituted), **dict(mapping or {})}.items()),
         )
 
 
 def _subs_shape(shape, mapping):
     """A shape, or a tuple of shapes (multi-input layers), with dims substituted."""
-    return tuple(_subs_shape(s, mapping) if isinstance(s, tuple) else _subs(s, mapping) for s in shape)
+    return tuple(_subs_shape(s, mapping) if isinstance(s, tuple) else subs_value(s, mapping) for s in shape)
 
 
 def build_record(layer: Layer, name: str, position: int, shape: Shape, context: str) -> LayerRecord:

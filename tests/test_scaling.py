@@ -23,7 +23,7 @@ from symcount.scaling import (
     compare, compute_optimal, elasticities, elasticity, flops_per_token, leading, parse_range, plot_contours,
     plot_scaling, plot_shares, shares, solve, sweep,
 )
-from symcount.scaling._common import exact_number, parse_number
+from symcount.scaling.common import exact_number, parse_number
 from symcount.scaling.grid import integer_form
 
 from .scaling_models import gpt_like, llama_like

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import sympy
 
 from ..dims import product
-from ..graph import Emitter, _Model
+from ..graph import Emitter, ModelBase
 from ..layer import Layer, Weight
 
 
@@ -132,7 +132,7 @@ class Call:
     grad: bool = True
 
 
-class Recorded(_Model):
+class Recorded(ModelBase):
     """An imported model whose layers were recorded one by one rather than wired into a
     graph. Parameters are exact; shapes and MACs are those of the recorded calls
     (``exact`` says which: ``"shapes"`` when a forward pass was recorded, ``"parameters"``

@@ -1,5 +1,5 @@
 """Hugging Face transformers modules symcount knows: the zoo's building blocks
-(:mod:`symcount.zoo.transformers._layers`) made from a live module's attributes.
+(:mod:`symcount.zoo.transformers.layers`) made from a live module's attributes.
 
 An attention module is mapped as one layer, so its products between activations
 (``Q·Kᵀ``, ``A·V``) are counted although they happen outside any ``nn.Linear``. The
@@ -14,13 +14,13 @@ from ._torch_modules import Mapping
 
 
 def _conv1d(m, size, name):
-    from ..zoo.transformers._layers import Conv1D
+    from ..zoo.transformers.layers import Conv1D
 
     return Conv1D(size(m.nf), size(m.nx, hint="hidden_size"), name=name)
 
 
 def _gpt2_attention(m, size, name):
-    from ..zoo.transformers._layers import GPT2Attention
+    from ..zoo.transformers.layers import GPT2Attention
 
     if getattr(m, "is_cross_attention", False):
         return None
@@ -29,7 +29,7 @@ def _gpt2_attention(m, size, name):
 
 
 def _bert_self_attention(m, size, name):
-    from ..zoo.transformers._layers import BertSelfAttention
+    from ..zoo.transformers.layers import BertSelfAttention
 
     if getattr(m, "is_cross_attention", False) or m.all_head_size != m.query.in_features:
         return None
@@ -38,7 +38,7 @@ def _bert_self_attention(m, size, name):
 
 
 def _llama_attention(m, size, name):
-    from ..zoo.transformers._layers import LlamaAttention
+    from ..zoo.transformers.layers import LlamaAttention
 
     config = m.config
     return LlamaAttention(size(m.q_proj.in_features, hint="hidden_size"),
@@ -49,7 +49,7 @@ def _llama_attention(m, size, name):
 
 
 def _llama_mlp(m, size, name):
-    from ..zoo.transformers._layers import LlamaMLP
+    from ..zoo.transformers.layers import LlamaMLP
 
     return LlamaMLP(size(m.gate_proj.in_features, hint="hidden_size"),
                     size(m.gate_proj.out_features, hint="intermediate_size"),
@@ -57,13 +57,13 @@ def _llama_mlp(m, size, name):
 
 
 def _llama_rms_norm(m, size, name):
-    from ..zoo.transformers._layers import LlamaRMSNorm
+    from ..zoo.transformers.layers import LlamaRMSNorm
 
     return LlamaRMSNorm(size(m.weight.shape[0], hint="hidden_size"), eps=m.variance_epsilon, name=name)
 
 
 def _t5_layer_norm(m, size, name):
-    from ..zoo.transformers._layers import T5LayerNorm
+    from ..zoo.transformers.layers import T5LayerNorm
 
     return T5LayerNorm(size(m.weight.shape[0], hint="d_model"), eps=m.variance_epsilon, name=name)
 

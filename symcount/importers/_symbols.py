@@ -34,7 +34,7 @@ from ._common import warn
 #: config fields that are not sizes (token ids, flags that happen to be integers)
 _NOT_SIZES = re.compile(r"(_id|_ids|_token|_index|_idx|_seed|_version|_steps|_length|_size_feed_forward)$")
 #: names of a repetition count
-_DEPTH = re.compile(r"(layer|depth|block|stack)", re.IGNORECASE)
+DEPTH = re.compile(r"(layer|depth|block|stack)", re.IGNORECASE)
 
 
 def is_config(value) -> bool:
@@ -42,7 +42,7 @@ def is_config(value) -> bool:
     return not isinstance(value, Mapping) and callable(getattr(value, "to_dict", None))
 
 
-def _config_values(config) -> tuple[dict, dict]:
+def config_values(config) -> tuple[dict, dict]:
     """A config's integer size fields (name → value) and its aliases (``hidden_size`` → ``n_embd``)."""
     values = {}
     for name, value in config.to_dict().items():
@@ -81,7 +81,7 @@ class Symbols:
             if item is None:
                 continue
             if is_config(item):
-                values, aliases = _config_values(item)
+                values, aliases = config_values(item)
                 symbols.values.update(values)
                 symbols.config_fields.update(values)
                 symbols.aliases.update(aliases)
@@ -176,7 +176,7 @@ class Symbols:
         """A repetition count as a dim, preferring depth-like names; None when no dim has it."""
         names = [name for name in self.candidates(n) if name not in self.axes]
         if len(names) > 1:
-            depth = [name for name in names if _DEPTH.search(name)]
+            depth = [name for name in names if DEPTH.search(name)]
             names = depth if len(depth) == 1 else names
         if len(names) == 1:
             return self.symbol(names[0])

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from ..errors import ArgumentError, SpecError, SymcountError
-from ._symbols import _DEPTH, _config_values
+from ._symbols import DEPTH, config_values
 
 #: the largest config.json read (bytes)
 CONFIG_LIMIT = 4 * 1024 * 1024
@@ -102,7 +102,7 @@ def with_values(config, values: dict):
     fields = config.to_dict()
     for name, value in values.items():
         old = fields.get(name)
-        if isinstance(old, int) and old != value and _DEPTH.search(name):
+        if isinstance(old, int) and old != value and DEPTH.search(name):
             follow_depth(fields, old, value)
     fields.update(values)
     fields.pop("model_type", None)
@@ -135,7 +135,7 @@ def builder(config, make):
     """``build(values, device)`` for a :class:`~.operators.Runner`."""
     import torch
 
-    fields = set(_config_values(config)[0])
+    fields = set(config_values(config)[0])
 
     def build(values, device):
         changes = {k: v for k, v in values.items() if k in fields}
@@ -219,7 +219,7 @@ def probe_base(values: dict, fields: set) -> dict:
     become 8 and 2 at width 64, as its 128-wide heads become 16)."""
     out = dict(values)
     for name, v in values.items():
-        if name in fields and _DEPTH.search(name) and v > 2:
+        if name in fields and DEPTH.search(name) and v > 2:
             out[name] = 2
     large = [v for n, v in values.items() if n in fields and v >= 512]
     if large:
@@ -270,7 +270,7 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
     transformers_module()
     cfg = load_config(config)
     make = model_class(cfg, task)
-    values, _ = _config_values(cfg)
+    values, _ = config_values(cfg)
     fields = set(values)
     axes = [seq_len if a == "seq_len" else a for a in axes_of(cfg)]
     user = dict(values)

@@ -9,7 +9,7 @@ import sympy
 
 from ..errors import ArgumentError
 from ..layer import Layer, Weight
-from .merging import _Merge
+from .merging import ElementwiseMerge
 
 
 class LayerScale(Layer):
@@ -39,7 +39,7 @@ class StochasticDepth(Layer):
         self.drop_path_rate = drop_path_rate
 
 
-class CustomScaleLayer(_Merge):
+class CustomScaleLayer(ElementwiseMerge):
     """Keras's InceptionResNetV2 ``CustomScaleLayer(scale)``: ``inputs[0] + inputs[1] * scale``
     on two tensors of one shape. No weights (``scale`` is a constant)."""
 

@@ -23,7 +23,7 @@ def _same(a, b) -> bool | None:
     return decided(sympy.Eq(a, b))
 
 
-class _Merge(Layer):
+class ElementwiseMerge(Layer):
     """Elementwise merge (Keras ``Merge._compute_elemwise_op_output_shape``): shapes
     align from the right, a size of 1 broadcasts, other sizes must be equal; the
     output has the longest rank."""
@@ -71,33 +71,33 @@ class _Merge(Layer):
         return self._merged(shapes)[0]
 
 
-class Add(_Merge):
+class Add(ElementwiseMerge):
     """Keras ``Add()``: elementwise sum of a list of tensors."""
 
 
-class Subtract(_Merge):
+class Subtract(ElementwiseMerge):
     """Keras ``Subtract()``: the difference of exactly two tensors."""
 
     min_inputs = max_inputs = 2
 
 
-class Multiply(_Merge):
+class Multiply(ElementwiseMerge):
     """Keras ``Multiply()``: elementwise product."""
 
 
-class Average(_Merge):
+class Average(ElementwiseMerge):
     """Keras ``Average()``: elementwise mean."""
 
 
-class Maximum(_Merge):
+class Maximum(ElementwiseMerge):
     """Keras ``Maximum()``: elementwise maximum."""
 
 
-class Minimum(_Merge):
+class Minimum(ElementwiseMerge):
     """Keras ``Minimum()``: elementwise minimum."""
 
 
-class Concatenate(_Merge):
+class Concatenate(ElementwiseMerge):
     """Keras ``Concatenate(axis=-1)``: sizes along ``axis`` add up (along the batch
     axis too, ``None`` staying ``None``); every other size must be equal across inputs
     (all inputs of the same rank)."""
@@ -132,7 +132,7 @@ class Concatenate(_Merge):
         return tuple(out), needs
 
 
-class Dot(_Merge):
+class Dot(ElementwiseMerge):
     """Keras ``Dot(axes, normalize=False)``: the dot product of two tensors along
     ``axes`` (an int or a pair), which must have equal sizes; the output concatenates
     the remaining axes of both (a rank-2 result gains an axis of 1, as in Keras)."""

@@ -19,7 +19,7 @@ from sympy import Expr, Integer
 
 from ..errors import ArgumentError, SymcountError
 from ..count import Count
-from ._common import as_int, bind, find_dim, name_of, percent, quantity, relax, symbols_of
+from .common import as_int, bind, find_dim, name_of, percent, quantity, relax, symbols_of
 
 _T = sympy.Symbol("_t", positive=True)
 

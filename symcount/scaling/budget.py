@@ -24,7 +24,7 @@ from sympy import Expr, Integer
 from ..count import Count
 from ..dims import condition_text, decided
 from ..errors import ArgumentError, SymcountError
-from ._common import (
+from .common import (
     as_int, bind, check_given, conditions_of, exact_number, find_dim, name_of, positive_int, quantity,
     symbols_of,
 )

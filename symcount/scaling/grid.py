@@ -26,7 +26,7 @@ from sympy import Expr, Integer
 from ..count import Count
 from ..dims import condition_text
 from ..errors import ArgumentError, SymcountError
-from ._common import bind, conditions_of, find_dim, parse_number, positive_int, quantity, symbols_of
+from .common import bind, conditions_of, find_dim, parse_number, positive_int, quantity, symbols_of
 
 try:
     import numpy as np

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ArgumentError, SymcountError
-from ._common import exact_number, name_of
+from .common import exact_number, name_of
 from .shares import shares as _shares
 from .grid import np, sweep  # NumPy, or the error that names the extra
 

@@ -20,7 +20,7 @@ from sympy import Expr, Integer
 
 from ..count import Count
 from ..errors import ArgumentError
-from ._common import QUANTITIES, as_int, bind, percent, record_quantity
+from .common import QUANTITIES, as_int, bind, percent, record_quantity
 from .asymptotics import leading
 
 #: how records are grouped: by block path, by layer type, or one part per layer

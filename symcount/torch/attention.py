@@ -7,7 +7,7 @@ import sympy
 from ..dims import decided, divisible, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Product, Requirement, Weight
-from ._common import equal, expect_sequence, probability, size
+from .common import equal, expect_sequence, probability, size
 
 
 class MultiheadAttention(Layer):

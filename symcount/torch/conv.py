@@ -11,7 +11,7 @@ import sympy
 from ..dims import at_least, conv_length, divisible, product, transposed_conv_length
 from ..errors import ArgumentError
 from ..layer import Requirement, Weight
-from ._common import TorchLayer, equal, expect_batch_first, size, sizes, window_notation
+from .common import TorchLayer, equal, expect_batch_first, size, sizes, window_notation
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _AXES = {1: "(N, C_in, L)", 2: "(N, C_in, H, W)", 3: "(N, C_in, D, H, W)"}

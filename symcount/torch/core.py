@@ -13,7 +13,7 @@ import sympy
 from ..dims import divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import InputLayer, Layer, Requirement, Weight
-from ._common import TorchLayer, batch_axis, equal, probability, size
+from .common import TorchLayer, batch_axis, equal, probability, size
 
 
 def Input(shape=None, batch_first=True, name=None) -> InputLayer:
@@ -42,7 +42,7 @@ class TimeMajorInput(InputLayer):
         return (self.shape[0], None, *self.shape[1:])
 
 
-def _normalize_dim(dim, rank: int, what: str = "dim") -> int:
+def normalize_dim(dim, rank: int, what: str = "dim") -> int:
     """torch's ``maybe_wrap_dim``: ``-rank <= dim < rank``, negative dims counted from the end."""
     if not -rank <= dim < rank:
         raise ShapeError(
@@ -123,8 +123,8 @@ class Flatten(Layer):
         self.end_dim = _int_arg(end_dim, "end_dim", "Flatten")
 
     def _axes(self, shape):
-        start = _normalize_dim(self.start_dim, len(shape), "start_dim")
-        end = _normalize_dim(self.end_dim, len(shape), "end_dim")
+        start = normalize_dim(self.start_dim, len(shape), "start_dim")
+        end = normalize_dim(self.end_dim, len(shape), "end_dim")
         if start > end:
             raise ShapeError(
                 f"flatten() has invalid args: start_dim cannot come after end_dim. "
@@ -175,7 +175,7 @@ class Unflatten(Layer):
         return product(s for s in self.unflattened_size if s != -1)
 
     def requirements(self, shape):
-        axis = _normalize_dim(self.dim, len(shape))
+        axis = normalize_dim(self.dim, len(shape))
         if shape[axis] is None:
             raise ShapeError(f"Unflatten cannot split the batch axis. Received: dim={self.dim}, "
                              f"input shape={size_text(shape)}")
@@ -186,7 +186,7 @@ class Unflatten(Layer):
             yield equal(self._known(), shape[axis], what)
 
     def output_shape(self, shape):
-        axis = _normalize_dim(self.dim, len(shape))
+        axis = normalize_dim(self.dim, len(shape))
         inferred = shape[axis] / self._known()
         new = tuple(inferred if s == -1 else s for s in self.unflattened_size)
         return (*shape[:axis], *new, *shape[axis + 1:])
@@ -372,7 +372,7 @@ class _SoftmaxLike(_Activation):
 
     def requirements(self, shape):
         if self.dim is not None:
-            _normalize_dim(self.dim, len(shape))
+            normalize_dim(self.dim, len(shape))
         return ()
 
 
@@ -410,7 +410,7 @@ class GLU(Layer):
         self.dim = _int_arg(dim, "dim", "GLU")
 
     def requirements(self, shape):
-        axis = _normalize_dim(self.dim, len(shape))
+        axis = normalize_dim(self.dim, len(shape))
         if shape[axis] is None:
             raise ShapeError(
                 f"GLU cannot halve the batch axis. Received: dim={self.dim}, input shape={size_text(shape)}")
@@ -418,7 +418,7 @@ class GLU(Layer):
                           f"Halving dimension must be even, but dimension {axis} is size {shape[axis]}")
 
     def output_shape(self, shape):
-        axis = _normalize_dim(self.dim, len(shape))
+        axis = normalize_dim(self.dim, len(shape))
         return (*shape[:axis], shape[axis] / 2, *shape[axis + 1:])
 
 

@@ -8,7 +8,7 @@ from ..derivation import Notation
 from ..dims import decided
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
-from ._common import size
+from .common import size
 
 
 class Embedding(Layer):

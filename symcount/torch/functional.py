@@ -18,7 +18,7 @@ import sympy
 from ..dims import decided, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement
-from .core import _normalize_dim
+from .core import normalize_dim
 
 
 def _tensors(layer, shapes) -> None:
@@ -98,7 +98,7 @@ class Cat(Layer):
         if any(len(s) != rank for s in shapes):
             raise ShapeError(f"Tensors must have same number of dimensions. Received: input shapes "
                              f"{_shapes_text(shapes)}")
-        axis, needs = _normalize_dim(self.dim, rank), []
+        axis, needs = normalize_dim(self.dim, rank), []
         for number, other in enumerate(shapes[1:], start=1):
             for k in range(rank):
                 if k == axis or shapes[0][k] is None or other[k] is None:

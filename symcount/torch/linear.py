@@ -6,7 +6,7 @@ from ..dims import size_text
 from ..errors import ShapeError
 from ..derivation import Notation
 from ..layer import Layer, Weight
-from ._common import equal, positions, size
+from .common import equal, positions, size
 
 
 class Linear(Layer):

@@ -14,7 +14,7 @@ from ..derivation import Notation
 from ..dims import at_least, divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight
-from ._common import TorchLayer, batch_axis, equal, size
+from .common import TorchLayer, batch_axis, equal, size
 
 
 def _running_stats(features):

@@ -13,7 +13,7 @@ import sympy
 from ..dims import at_least, ceil_pool_length, conv_length
 from ..errors import ArgumentError
 from ..layer import Requirement
-from ._common import TorchLayer, expect_batch_first, size, sizes, window_notation
+from .common import TorchLayer, expect_batch_first, size, sizes, window_notation
 
 _AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 

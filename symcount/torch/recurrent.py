@@ -16,7 +16,7 @@ from ..derivation import Notation
 from ..dims import decided
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
-from ._common import equal, expect_sequence, flag, nonneg, probability, size
+from .common import equal, expect_sequence, flag, nonneg, probability, size
 
 
 class _RNNBase(Layer):

@@ -14,7 +14,7 @@ import dataclasses
 from ..dims import size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer
-from ._common import equal, prefixed, size, stacked
+from .common import equal, prefixed, size, stacked
 from .attention import MultiheadAttention
 from .linear import Linear
 from .normalization import LayerNorm

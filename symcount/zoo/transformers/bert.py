@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ...torch import GELU, Add, Block, Dropout, Embedding, Input, LayerNorm, Linear, Model, Repeat, Tanh
 from ..registry import register
-from ._layers import BertSelfAttention, FirstToken, PositionIds, TokenTypeIds
+from .layers import BertSelfAttention, FirstToken, PositionIds, TokenTypeIds
 
 #: the ``bert-base-uncased`` checkpoint's config; ``seq_len`` = ``max_position_embeddings``
 DIMS = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ...torch import GELU, Add, Block, Dropout, Embedding, Input, LayerNorm, Linear, Model, Repeat
 from ..registry import register
-from ._layers import Conv1D, GPT2Attention, PositionIds
+from .layers import Conv1D, GPT2Attention, PositionIds
 
 #: the ``gpt2`` checkpoint's config (124M parameters); ``seq_len`` = ``n_positions``
 DIMS = {"n_layer": 12, "n_embd": 768, "n_head": 12, "vocab_size": 50257, "n_positions": 1024, "seq_len": 1024}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ...torch import Add, Block, Embedding, Input, Linear, Model, Repeat
 from ..registry import register
-from ._layers import LlamaAttention, LlamaMLP, LlamaRMSNorm
+from .layers import LlamaAttention, LlamaMLP, LlamaRMSNorm
 
 #: meta-llama/Llama-2-7b-hf's config; ``seq_len`` = ``max_position_embeddings``
 DIMS = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,

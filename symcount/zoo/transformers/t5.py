@@ -26,7 +26,7 @@ from __future__ import annotations
 from ...errors import ArgumentError
 from ...torch import Add, Block, Dropout, Embedding, Input, Linear, Model, ReLU, Repeat
 from ..registry import register
-from ._layers import T5Attention, T5DenseGatedActDense, T5LayerNorm
+from .layers import T5Attention, T5DenseGatedActDense, T5LayerNorm
 
 #: the t5-small checkpoint's config
 DIMS = {"d_model": 512, "d_kv": 64, "d_ff": 2048, "num_layers": 6, "num_decoder_layers": 6, "num_heads": 8,

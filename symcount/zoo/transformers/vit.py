@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ...torch import GELU, Add, Block, Conv2d, Dropout, Flatten, Input, LayerNorm, Linear, Model, Repeat, Tanh
 from ..registry import register
-from ._layers import FirstToken, Transpose, ViTAttention, ViTEmbeddings
+from .layers import FirstToken, Transpose, ViTAttention, ViTEmbeddings
 
 #: google/vit-base-patch16-224's config
 DIMS = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,

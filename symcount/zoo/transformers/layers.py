@@ -32,7 +32,7 @@ from ...dims import divisible, size_text
 from ...errors import ArgumentError, ShapeError
 from ...layer import Layer, Product, Requirement, Weight
 from ...torch import Embedding, Linear, RMSNorm
-from ...torch._common import equal, positions, size
+from ...torch.common import equal, positions, size
 from ...torch.transformer import Sublayers
 
 __all__ = [
