@@ -37,7 +37,7 @@ from symcount import torch as T  # noqa: E402
 from symcount.derivation import derive  # noqa: E402
 from symcount.errors import SymcountError  # noqa: E402
 from symcount.layer import InputLayer, Layer  # noqa: E402
-from symcount.report import printing  # noqa: E402
+from symcount import printing  # noqa: E402
 
 OUT = ROOT / "docs" / "reference"
 

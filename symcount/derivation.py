@@ -117,7 +117,7 @@ class Step:
 
     def pieces(self, style: str = "latex") -> list[str]:
         """The printed terms, signs attached, for breaking a long line."""
-        from .report import printing
+        from . import printing
 
         bindings = dict(self.bindings)
         if not isinstance(self.form, tuple):
@@ -173,7 +173,7 @@ class Derivation:
 
     def lhs_printed(self, style: str = "latex") -> str:
         """The left-hand side: ``P``, ``H_{\\mathrm{out}}``, ``\\mathrm{MACs}_{\\text{projections}}``."""
-        from .report.printing import latex_name, tex_escape
+        from .printing import latex_name, tex_escape
 
         if self.quantity == "macs":
             if style == "latex":

@@ -12,7 +12,7 @@ formatting happens here: every expression comes from the count and its records.
 from __future__ import annotations
 
 from ..derivation import Derivation
-from .printing import collect, condition, latex, latex_name, latex_number, repeats, shape, terms, tex_escape, width
+from ..printing import collect, condition, latex, latex_name, latex_number, repeats, shape, terms, tex_escape, width
 
 #: the width (em, as :func:`printing.width` estimates it) a display line may take: the
 #: text width of an 11pt article on A4 with 2cm margins is 44em; the estimate errs by

@@ -8,7 +8,7 @@ no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
 
 from __future__ import annotations
 
-from .printing import collect, condition, latex, latex_name, repeats, shape
+from ..printing import collect, condition, latex, latex_name, repeats, shape
 
 #: the cost totals under the parameter totals: title, Count attribute
 COSTS = (("MACs", "macs"), ("FLOPs", "flops"), ("Training FLOPs", "training_flops"))

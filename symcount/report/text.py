@@ -13,7 +13,7 @@ from __future__ import annotations
 import textwrap
 
 from ..dims import condition_text
-from . import printing
+from .. import printing
 
 FORMULA_WIDTH = 34
 SHAPE_WIDTH = 26

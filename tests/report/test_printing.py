@@ -6,7 +6,7 @@ import sympy
 
 import symcount as sc
 from symcount.dims import LATEX_NAMES
-from symcount.report.printing import latex, latex_name, latex_number, python, text
+from symcount.printing import latex, latex_name, latex_number, python, text
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import sympy
 
-from ..dims import LATEX_NAMES
+from .dims import LATEX_NAMES
 
 ADD, MUL, POW, ATOM = 1, 2, 3, 4
 
