@@ -154,6 +154,15 @@ def freeze(value):
     return value
 
 
+def ranked(base: type, rank: int, name: str, module: str, doc: str, **attributes) -> type:
+    """The ``rank``-dimensional class of an N-dimensional layer rule: ``base`` with
+    ``rank`` set, its own name (``Conv2d``), module and docstring, and any class
+    ``attributes`` (its notation). ``Conv2d = ranked(_Conv, 2, "Conv2d", __name__, doc)``
+    declares a framework's 2-D convolution in a line."""
+    namespace = {"rank": rank, "__module__": module, "__qualname__": name, "__doc__": doc, **attributes}
+    return type(name, (base,), namespace)
+
+
 def snake_case(name: str) -> str:
     """Keras's ``to_snake_case``: ``Conv2D`` → ``conv2d``, ``MaxPooling2D`` → ``max_pooling2d``."""
     name = re.sub(r"\W+", "", name)

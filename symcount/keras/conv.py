@@ -13,7 +13,7 @@ from ..derivation import Notation
 from ..dims import (as_expr, as_nonnegative_tuple, as_tuple, divisible, keras_conv_length,
                     keras_deconv_length, product)
 from ..errors import ArgumentError
-from ..layer import Layer, Requirement, Weight
+from ..layer import Layer, Requirement, Weight, ranked
 from .activations import check_activation
 from .arguments import argument_rule, check_data_format, rules, strides_or_dilation_one
 
@@ -72,6 +72,17 @@ class _Windowed(Layer):
 
     def _expect_input(self, shape):
         self.expect_rank(shape, self.rank + 2, "(batch, " + ", ".join(["spatial"] * self.rank) + ", channels)")
+
+    def _depthwise(self, depth_multiplier, activation, use_bias):
+        """The arguments a depthwise stage adds (DepthwiseConvND, SeparableConvND)."""
+        owner = type(self).__name__
+        self.depth_multiplier = as_expr(depth_multiplier, f"{owner} depth_multiplier")
+        self.activation = check_activation(activation, owner)
+        self.use_bias = bool(use_bias)
+
+    def requirements(self, shape):
+        self._expect_input(shape)
+        return ()
 
     def _spatial(self, shape):
         """Output sizes of the spatial axes (``causal`` pads ``d(k - 1)`` on the left
@@ -135,51 +146,37 @@ class _Conv(_Windowed):
         return product(self._spatial(shape)) * product(self.kernel_size) * (shape[-1] / self.groups) * self.filters
 
 
-class Conv1D(_Conv):
-    """Keras ``Conv1D(filters, kernel_size, strides=1, padding="valid", data_format=None,
-    dilation_rate=1, groups=1, activation=None, use_bias=True)`` on ``(batch, steps, C_in)``.
+#: how a docstring names the axes of a rank: input axes, kernel, output axes, output
+#: positions, kernel product, input positions, a 1×…×1 kernel
+_WORDS = {
+    1: dict(axes="steps", kernel="k", outs="steps'", positions="steps'", kprod="k", inputs="steps", ones="1"),
+    2: dict(axes="H, W", kernel="k_h, k_w", outs="H', W'", positions="H' W'", kprod="k_h k_w", inputs="H W",
+            ones="1, 1"),
+    3: dict(axes="D, H, W", kernel="k_d, k_h, k_w", outs="D', H', W'", positions="D' H' W'", kprod="k_d k_h k_w",
+            inputs="D H W", ones="1, 1, 1"),
+}
 
-    Weights: ``kernel (kernel_size, C_in / groups, filters)``, ``bias (filters,)``.
-    Output ``(batch, steps', filters)``: ``valid``: ``floor((steps - d(k - 1) - 1) / s) + 1``;
-    ``same`` and ``causal`` (left padding ``d(k - 1)``): ``floor((steps - 1) / s) + 1``.
-    ``C_in`` and ``filters`` divisible by ``groups``; not ``strides > 1`` with
-    ``dilation_rate > 1``. MACs: ``steps' · k · (C_in / groups) · filters``.
+
+def _ranked(base, rank: int, doc: str, **attributes):
+    name = doc.split("``", 2)[1].split("(")[0].replace("Keras ", "").format(r=rank)
+    return ranked(base, rank, name, __name__, doc.format(r=rank, **_WORDS[rank]), **attributes)
+
+
+_CONV_DOC = """Keras ``Conv{r}D(filters, kernel_size, strides=1, padding="valid", data_format=None,
+    dilation_rate=1, groups=1, activation=None, use_bias=True)`` on ``(batch, {axes}, C_in)``.
+
+    Weights: ``kernel ({kernel}, C_in / groups, filters)``, ``bias (filters,)``.
+    Output ``(batch, {outs}, filters)`` with, per axis, ``valid``:
+    ``floor((n - d(k - 1) - 1) / s) + 1``; ``same``: ``floor((n - 1) / s) + 1`` (Keras
+    ``compute_conv_output_shape``; Conv1D's ``causal`` pads ``d(k - 1)`` on the left and is
+    as long as ``same``). ``C_in`` and ``filters`` divisible by ``groups``; not
+    ``strides > 1`` with ``dilation_rate > 1``. MACs: ``{positions} · {kprod} · (C_in / groups) · filters``.
     """
 
-    rank = 1
-    paddings = ("valid", "same", "causal")
-    notation = window_notation(1, filters="C_out", groups="g")
-
-
-class Conv2D(_Conv):
-    """Keras ``Conv2D(filters, kernel_size, strides=1, padding="valid", data_format=None,
-    dilation_rate=1, groups=1, activation=None, use_bias=True)`` on ``(batch, H, W, C_in)``.
-
-    Weights: ``kernel (k_h, k_w, C_in / groups, filters)``, ``bias (filters,)``.
-    Output: ``(batch, H', W', filters)`` with, per axis, ``valid``:
-    ``floor((n - d(k - 1) - 1) / s) + 1``; ``same``: ``floor((n - 1) / s) + 1``
-    (Keras ``compute_conv_output_shape``). Keras requires ``C_in`` and ``filters``
-    divisible by ``groups`` and rejects ``strides > 1`` with ``dilation_rate > 1``.
-    MACs: ``H' W' · k_h k_w (C_in / groups) · filters``.
-    """
-
-    rank = 2
-    notation = window_notation(2, filters="C_out", groups="g")
-
-
-class Conv3D(_Conv):
-    """Keras ``Conv3D(filters, kernel_size, strides=1, padding="valid", data_format=None,
-    dilation_rate=1, groups=1, activation=None, use_bias=True)`` on ``(batch, D, H, W, C_in)``.
-
-    Weights: ``kernel (k_d, k_h, k_w, C_in / groups, filters)``, ``bias (filters,)``.
-    Output ``(batch, D', H', W', filters)``, per axis ``valid``:
-    ``floor((n - d(k - 1) - 1) / s) + 1``; ``same``: ``floor((n - 1) / s) + 1``.
-    ``C_in`` and ``filters`` divisible by ``groups``; not ``strides > 1`` with
-    ``dilation_rate > 1``. MACs: ``D' H' W' · k_d k_h k_w (C_in / groups) · filters``.
-    """
-
-    rank = 3
-    notation = window_notation(3, filters="C_out", groups="g")
+Conv1D = _ranked(_Conv, 1, _CONV_DOC, paddings=("valid", "same", "causal"),
+                 notation=window_notation(1, filters="C_out", groups="g"))
+Conv2D = _ranked(_Conv, 2, _CONV_DOC, notation=window_notation(2, filters="C_out", groups="g"))
+Conv3D = _ranked(_Conv, 3, _CONV_DOC, notation=window_notation(3, filters="C_out", groups="g"))
 
 
 # ---------------------------------------------------------------------------
@@ -246,50 +243,20 @@ class _ConvTranspose(_Windowed):
         return product(shape[1:-1]) * product(self.kernel_size) * shape[-1] * self.filters
 
 
-class Conv1DTranspose(_ConvTranspose):
-    """Keras ``Conv1DTranspose(filters, kernel_size, strides=1, padding="valid",
+_TRANSPOSE_DOC = """Keras ``Conv{r}DTranspose(filters, kernel_size, strides=1, padding="valid",
     output_padding=None, data_format=None, dilation_rate=1, activation=None,
-    use_bias=True)`` on ``(batch, steps, C_in)``.
+    use_bias=True)`` on ``(batch, {axes}, C_in)``.
 
-    Weights: ``kernel (k, filters, C_in)``, ``bias (filters,)``. Output
-    ``(batch, steps', filters)``; with ``k_eff = (k - 1) · dilation_rate + 1``:
-    ``valid``: ``(steps - 1) · s + k_eff + output_padding`` (default ``max(k_eff, s) - k_eff``);
-    ``same``: ``steps · s``, or ``(steps - 1) · s + (k_eff mod 2) + output_padding``.
-    ``output_padding < strides``. MACs: ``steps · k · C_in · filters``.
-    """
-
-    rank = 1
-    notation = window_notation(1, filters="C_out")
-
-
-class Conv2DTranspose(_ConvTranspose):
-    """Keras ``Conv2DTranspose(filters, kernel_size, strides=1, padding="valid",
-    output_padding=None, data_format=None, dilation_rate=1, activation=None,
-    use_bias=True)`` on ``(batch, H, W, C_in)``.
-
-    Weights: ``kernel (k_h, k_w, filters, C_in)``, ``bias (filters,)``. Output
-    ``(batch, H', W', filters)``, per axis with ``k_eff = (k - 1) · dilation_rate + 1``:
+    Weights: ``kernel ({kernel}, filters, C_in)``, ``bias (filters,)``. Output
+    ``(batch, {outs}, filters)``, per axis with ``k_eff = (k - 1) · dilation_rate + 1``:
     ``valid``: ``(n - 1) · s + k_eff + output_padding`` (default ``max(k_eff, s) - k_eff``);
     ``same``: ``n · s``, or ``(n - 1) · s + (k_eff mod 2) + output_padding``.
-    ``output_padding < strides``. MACs: ``H W · k_h k_w · C_in · filters``.
+    ``output_padding < strides``. MACs: ``{inputs} · {kprod} · C_in · filters``.
     """
 
-    rank = 2
-    notation = window_notation(2, filters="C_out")
-
-
-class Conv3DTranspose(_ConvTranspose):
-    """Keras ``Conv3DTranspose(filters, kernel_size, strides=1, padding="valid",
-    output_padding=None, data_format=None, dilation_rate=1, activation=None,
-    use_bias=True)`` on ``(batch, D, H, W, C_in)``.
-
-    Weights: ``kernel (k_d, k_h, k_w, filters, C_in)``, ``bias (filters,)``. Output
-    ``(batch, D', H', W', filters)``, per axis as Conv2DTranspose.
-    ``output_padding < strides``. MACs: ``D H W · k_d k_h k_w · C_in · filters``.
-    """
-
-    rank = 3
-    notation = window_notation(3, filters="C_out")
+Conv1DTranspose = _ranked(_ConvTranspose, 1, _TRANSPOSE_DOC, notation=window_notation(1, filters="C_out"))
+Conv2DTranspose = _ranked(_ConvTranspose, 2, _TRANSPOSE_DOC, notation=window_notation(2, filters="C_out"))
+Conv3DTranspose = _ranked(_ConvTranspose, 3, _TRANSPOSE_DOC, notation=window_notation(3, filters="C_out"))
 
 
 # ---------------------------------------------------------------------------
@@ -304,15 +271,8 @@ class _DepthwiseConv(_Windowed):
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, name=None):
         super().__init__(name)
-        owner = type(self).__name__
         self._window(kernel_size, strides, padding, data_format, dilation_rate)
-        self.depth_multiplier = as_expr(depth_multiplier, f"{owner} depth_multiplier")
-        self.activation = check_activation(activation, owner)
-        self.use_bias = bool(use_bias)
-
-    def requirements(self, shape):
-        self._expect_input(shape)
-        return ()
+        self._depthwise(depth_multiplier, activation, use_bias)
 
     def weights(self, shape):
         yield Weight("kernel", (*self.kernel_size, shape[-1], self.depth_multiplier))
@@ -326,30 +286,16 @@ class _DepthwiseConv(_Windowed):
         return product(self._spatial(shape)) * product(self.kernel_size) * shape[-1] * self.depth_multiplier
 
 
-class DepthwiseConv1D(_DepthwiseConv):
-    """Keras ``DepthwiseConv1D(kernel_size, strides=1, padding="valid", depth_multiplier=1,
-    data_format=None, dilation_rate=1, activation=None, use_bias=True)`` on ``(batch, steps, C)``.
+_DEPTHWISE_DOC = """Keras ``DepthwiseConv{r}D(kernel_size, strides=1, padding="valid", depth_multiplier=1,
+    data_format=None, dilation_rate=1, activation=None, use_bias=True)`` on ``(batch, {axes}, C)``.
 
-    Weights: ``kernel (k, C, depth_multiplier)``, ``bias (depth_multiplier · C,)``.
-    Output ``(batch, steps', depth_multiplier · C)`` with ``steps'`` as Conv1D's
-    (``valid``/``same``). MACs: ``steps' · k · C · depth_multiplier``.
+    Weights: ``kernel ({kernel}, C, depth_multiplier)``, ``bias (depth_multiplier · C,)``.
+    Output ``(batch, {outs}, depth_multiplier · C)`` with ``{outs}`` as Conv{r}D's
+    (``valid``/``same``). MACs: ``{positions} · {kprod} · C · depth_multiplier``.
     """
 
-    rank = 1
-    notation = window_notation(1, depth_multiplier="m")
-
-
-class DepthwiseConv2D(_DepthwiseConv):
-    """Keras ``DepthwiseConv2D(kernel_size, strides=1, padding="valid", depth_multiplier=1,
-    data_format=None, dilation_rate=1, activation=None, use_bias=True)`` on ``(batch, H, W, C)``.
-
-    Weights: ``kernel (k_h, k_w, C, depth_multiplier)``, ``bias (depth_multiplier · C,)``.
-    Output ``(batch, H', W', depth_multiplier · C)`` with ``H', W'`` as Conv2D's.
-    MACs: ``H' W' · k_h k_w · C · depth_multiplier``.
-    """
-
-    rank = 2
-    notation = window_notation(2, depth_multiplier="m")
+DepthwiseConv1D = _ranked(_DepthwiseConv, 1, _DEPTHWISE_DOC, notation=window_notation(1, depth_multiplier="m"))
+DepthwiseConv2D = _ranked(_DepthwiseConv, 2, _DEPTHWISE_DOC, notation=window_notation(2, depth_multiplier="m"))
 
 
 # ---------------------------------------------------------------------------
@@ -366,13 +312,7 @@ class _SeparableConv(_Windowed):
         owner = type(self).__name__
         self.filters = as_expr(filters, f"{owner} filters")
         self._window(kernel_size, strides, padding, data_format, dilation_rate)
-        self.depth_multiplier = as_expr(depth_multiplier, f"{owner} depth_multiplier")
-        self.activation = check_activation(activation, owner)
-        self.use_bias = bool(use_bias)
-
-    def requirements(self, shape):
-        self._expect_input(shape)
-        return ()
+        self._depthwise(depth_multiplier, activation, use_bias)
 
     def weights(self, shape):
         yield Weight("depthwise_kernel", (*self.kernel_size, shape[-1], self.depth_multiplier))
@@ -388,31 +328,17 @@ class _SeparableConv(_Windowed):
         return product(self._spatial(shape)) * channels * (product(self.kernel_size) + self.filters)
 
 
-class SeparableConv1D(_SeparableConv):
-    """Keras ``SeparableConv1D(filters, kernel_size, strides=1, padding="valid",
+_SEPARABLE_DOC = """Keras ``SeparableConv{r}D(filters, kernel_size, strides=1, padding="valid",
     data_format=None, dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True)``
-    on ``(batch, steps, C)``.
+    on ``(batch, {axes}, C)``.
 
-    Weights: ``depthwise_kernel (k, C, depth_multiplier)``, ``pointwise_kernel
-    (1, depth_multiplier · C, filters)``, ``bias (filters,)``. Output
-    ``(batch, steps', filters)`` with ``steps'`` as Conv1D's (``valid``/``same``).
-    MACs: ``steps' · depth_multiplier · C · (k + filters)``.
+    Weights: ``depthwise_kernel ({kernel}, C, depth_multiplier)``, ``pointwise_kernel
+    ({ones}, depth_multiplier · C, filters)``, ``bias (filters,)``. Output
+    ``(batch, {outs}, filters)`` with ``{outs}`` as Conv{r}D's (``valid``/``same``).
+    MACs: ``{positions} · depth_multiplier · C · ({kprod} + filters)``.
     """
 
-    rank = 1
-    notation = window_notation(1, filters="C_out", depth_multiplier="m")
-
-
-class SeparableConv2D(_SeparableConv):
-    """Keras ``SeparableConv2D(filters, kernel_size, strides=1, padding="valid",
-    data_format=None, dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True)``
-    on ``(batch, H, W, C)``.
-
-    Weights: ``depthwise_kernel (k_h, k_w, C, depth_multiplier)``, ``pointwise_kernel
-    (1, 1, depth_multiplier · C, filters)``, ``bias (filters,)``. Output
-    ``(batch, H', W', filters)`` with ``H', W'`` as Conv2D's.
-    MACs: ``H' W' · depth_multiplier · C · (k_h k_w + filters)``.
-    """
-
-    rank = 2
-    notation = window_notation(2, filters="C_out", depth_multiplier="m")
+SeparableConv1D = _ranked(_SeparableConv, 1, _SEPARABLE_DOC,
+                          notation=window_notation(1, filters="C_out", depth_multiplier="m"))
+SeparableConv2D = _ranked(_SeparableConv, 2, _SEPARABLE_DOC,
+                          notation=window_notation(2, filters="C_out", depth_multiplier="m"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..derivation import Notation
 from ..dims import as_tuple, keras_pool_length
 from ..errors import ArgumentError
-from ..layer import Layer
+from ..layer import Layer, ranked
 from .arguments import check_bool, check_data_format
 
 
@@ -53,12 +53,11 @@ class _Pooling(Layer):
         return (shape[0], *spatial, shape[-1])
 
 
-class _Pooling2D(_Pooling):
-    rank = 2
-    notation = Notation(
-        {"pool_size": ("p_h", "p_w"), "strides": ("s_h", "s_w")},
-        inputs=("H_in", "W_in", "C"), outputs=("H_out", "W_out", "C"), hidden_at_one=("strides",),
-    )
+#: the 2-D pools' notation (``p_h``, ``s_h`` …)
+_NOTATION_2D = Notation(
+    {"pool_size": ("p_h", "p_w"), "strides": ("s_h", "s_w")},
+    inputs=("H_in", "W_in", "C"), outputs=("H_out", "W_out", "C"), hidden_at_one=("strides",),
+)
 
 
 def _doc(kind: str, rank: int, default=None) -> str:
@@ -70,50 +69,32 @@ def _doc(kind: str, rank: int, default=None) -> str:
             + _Pooling.__doc__.split("\n\n", 1)[1].strip())
 
 
-class MaxPooling1D(_Pooling):
-    __doc__ = _doc("Max", 1, 2)
-    rank = 1
+class _MaxPooling(_Pooling):
+    """Keras ``MaxPoolingND``: ``pool_size`` defaults to 2 on every axis."""
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None):
         super().__init__(pool_size, strides, padding, data_format, name)
 
 
-class MaxPooling2D(_Pooling2D):
-    __doc__ = _doc("Max", 2, (2, 2))
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None):
-        super().__init__(pool_size, strides, padding, data_format, name)
-
-
-class MaxPooling3D(_Pooling):
-    __doc__ = _doc("Max", 3, (2, 2, 2))
-    rank = 3
-
-    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, name=None):
-        super().__init__(pool_size, strides, padding, data_format, name)
-
-
-class AveragePooling1D(_Pooling):
-    __doc__ = _doc("Average", 1)
-    rank = 1
+class _AveragePooling(_Pooling):
+    """Keras ``AveragePoolingND``: ``pool_size`` is required."""
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None):
         super().__init__(pool_size, strides, padding, data_format, name)
 
 
-class AveragePooling2D(_Pooling2D):
-    __doc__ = _doc("Average", 2)
+def _pooling(kind: str, rank: int, default=None):
+    base = _MaxPooling if kind == "Max" else _AveragePooling
+    extra = {"notation": _NOTATION_2D} if rank == 2 else {}
+    return ranked(base, rank, f"{kind}Pooling{rank}D", __name__, _doc(kind, rank, default), **extra)
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None):
-        super().__init__(pool_size, strides, padding, data_format, name)
 
-
-class AveragePooling3D(_Pooling):
-    __doc__ = _doc("Average", 3)
-    rank = 3
-
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None):
-        super().__init__(pool_size, strides, padding, data_format, name)
+MaxPooling1D = _pooling("Max", 1, 2)
+MaxPooling2D = _pooling("Max", 2, (2, 2))
+MaxPooling3D = _pooling("Max", 3, (2, 2, 2))
+AveragePooling1D = _pooling("Average", 1)
+AveragePooling2D = _pooling("Average", 2)
+AveragePooling3D = _pooling("Average", 3)
 
 
 # ---------------------------------------------------------------------------
@@ -154,31 +135,13 @@ def _global_doc(kind: str, rank: int) -> str:
             f"No weights. Output ``(batch, C)``, or ``(batch, {ones}, C)`` with ``keepdims``.")
 
 
-class GlobalMaxPooling1D(_GlobalPooling):
-    __doc__ = _global_doc("Max", 1)
-    rank = 1
+def _global(kind: str, rank: int):
+    return ranked(_GlobalPooling, rank, f"Global{kind}Pooling{rank}D", __name__, _global_doc(kind, rank))
 
 
-class GlobalMaxPooling2D(_GlobalPooling):
-    __doc__ = _global_doc("Max", 2)
-    rank = 2
-
-
-class GlobalMaxPooling3D(_GlobalPooling):
-    __doc__ = _global_doc("Max", 3)
-    rank = 3
-
-
-class GlobalAveragePooling1D(_GlobalPooling):
-    __doc__ = _global_doc("Average", 1)
-    rank = 1
-
-
-class GlobalAveragePooling2D(_GlobalPooling):
-    __doc__ = _global_doc("Average", 2)
-    rank = 2
-
-
-class GlobalAveragePooling3D(_GlobalPooling):
-    __doc__ = _global_doc("Average", 3)
-    rank = 3
+GlobalMaxPooling1D = _global("Max", 1)
+GlobalMaxPooling2D = _global("Max", 2)
+GlobalMaxPooling3D = _global("Max", 3)
+GlobalAveragePooling1D = _global("Average", 1)
+GlobalAveragePooling2D = _global("Average", 2)
+GlobalAveragePooling3D = _global("Average", 3)

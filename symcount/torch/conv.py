@@ -10,7 +10,7 @@ import sympy
 
 from ..dims import at_least, conv_length, divisible, product, transposed_conv_length
 from ..errors import ArgumentError
-from ..layer import Requirement, Weight
+from ..layer import Requirement, Weight, ranked
 from .common import TorchLayer, equal, expect_batch_first, size, sizes, window_notation
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -59,6 +59,12 @@ class _ConvNd(TorchLayer):
                 raise ArgumentError(
                     f"{owner}: {what} must be divisible by groups. Received: {what}={count}, groups={self.groups}"
                 )
+
+    def _weight_and_bias(self, weight_shape):
+        """torch's ``weight`` of ``weight_shape`` and, with ``bias``, ``bias (out_channels,)``."""
+        yield Weight("weight", weight_shape)
+        if self.bias:
+            yield Weight("bias", (self.out_channels,))
 
     def _check_input(self, shape):
         expect_batch_first(self, shape, self.rank + 2, _AXES[self.rank])
@@ -113,9 +119,7 @@ class _Conv(_ConvNd):
                                       f"padding {right} at dimension {axis} exceeds the input size")
 
     def weights(self, shape):
-        yield Weight("weight", (self.out_channels, self.in_channels / self.groups, *self.kernel_size))
-        if self.bias:
-            yield Weight("bias", (self.out_channels,))
+        return self._weight_and_bias((self.out_channels, self.in_channels / self.groups, *self.kernel_size))
 
     def output_shape(self, shape):
         if self.padding == "same":
@@ -174,9 +178,7 @@ class _ConvTranspose(_ConvNd):
                               f"output padding ({op}) must be smaller than either stride ({s}) or dilation ({d})")
 
     def weights(self, shape):
-        yield Weight("weight", (self.in_channels, self.out_channels / self.groups, *self.kernel_size))
-        if self.bias:
-            yield Weight("bias", (self.out_channels,))
+        return self._weight_and_bias((self.in_channels, self.out_channels / self.groups, *self.kernel_size))
 
     def output_shape(self, shape):
         spatial = tuple(
@@ -190,37 +192,10 @@ class _ConvTranspose(_ConvNd):
         return product(shape[2:]) * product(self.kernel_size) * self.in_channels * (self.out_channels / self.groups)
 
 
-class Conv1d(_Conv):
-    __doc__ = _Conv.__doc__.replace("{r}", "1")
-    rank = 1
-    notation = window_notation(1, in_channels="C_in", out_channels="C_out", groups="g")
+def _ranked(base, rank: int, name: str):
+    notation = window_notation(rank, in_channels="C_in", out_channels="C_out", groups="g")
+    return ranked(base, rank, name, __name__, base.__doc__.replace("{r}", str(rank)), notation=notation)
 
 
-class Conv2d(_Conv):
-    __doc__ = _Conv.__doc__.replace("{r}", "2")
-    rank = 2
-    notation = window_notation(2, in_channels="C_in", out_channels="C_out", groups="g")
-
-
-class Conv3d(_Conv):
-    __doc__ = _Conv.__doc__.replace("{r}", "3")
-    rank = 3
-    notation = window_notation(3, in_channels="C_in", out_channels="C_out", groups="g")
-
-
-class ConvTranspose1d(_ConvTranspose):
-    __doc__ = _ConvTranspose.__doc__.replace("{r}", "1")
-    rank = 1
-    notation = window_notation(1, in_channels="C_in", out_channels="C_out", groups="g")
-
-
-class ConvTranspose2d(_ConvTranspose):
-    __doc__ = _ConvTranspose.__doc__.replace("{r}", "2")
-    rank = 2
-    notation = window_notation(2, in_channels="C_in", out_channels="C_out", groups="g")
-
-
-class ConvTranspose3d(_ConvTranspose):
-    __doc__ = _ConvTranspose.__doc__.replace("{r}", "3")
-    rank = 3
-    notation = window_notation(3, in_channels="C_in", out_channels="C_out", groups="g")
+Conv1d, Conv2d, Conv3d = (_ranked(_Conv, r, f"Conv{r}d") for r in (1, 2, 3))
+ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = (_ranked(_ConvTranspose, r, f"ConvTranspose{r}d") for r in (1, 2, 3))

@@ -12,7 +12,7 @@ import sympy
 
 from ..dims import at_least, ceil_pool_length, conv_length
 from ..errors import ArgumentError
-from ..layer import Requirement
+from ..layer import Requirement, ranked
 from .common import TorchLayer, expect_batch_first, size, sizes, window_notation
 
 _AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -95,22 +95,12 @@ class _AvgPool(_Pool):
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
 
 
-class MaxPool1d(_MaxPool):
-    __doc__ = _MaxPool.__doc__.replace("{r}", "1")
-    notation = window_notation(1, channels=("C", "C"))
-    rank = 1
+def _pool(base, rank: int, name: str):
+    doc = base.__doc__.replace("{r}", str(rank))
+    return ranked(base, rank, name, __name__, doc, notation=window_notation(rank, channels=("C", "C")))
 
 
-class MaxPool2d(_MaxPool):
-    __doc__ = _MaxPool.__doc__.replace("{r}", "2")
-    notation = window_notation(2, channels=("C", "C"))
-    rank = 2
-
-
-class MaxPool3d(_MaxPool):
-    __doc__ = _MaxPool.__doc__.replace("{r}", "3")
-    notation = window_notation(3, channels=("C", "C"))
-    rank = 3
+MaxPool1d, MaxPool2d, MaxPool3d = (_pool(_MaxPool, r, f"MaxPool{r}d") for r in (1, 2, 3))
 
 
 class AvgPool1d(_AvgPool):
@@ -123,10 +113,7 @@ class AvgPool1d(_AvgPool):
         self._init_avg(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
-class AvgPool2d(_AvgPool):
-    __doc__ = _AvgPool.__doc__.replace("{r}", "2")
-    notation = window_notation(2, channels=("C", "C"))
-    rank = 2
+AvgPool2d = _pool(_AvgPool, 2, "AvgPool2d")
 
 
 class AvgPool3d(_AvgPool):
@@ -188,31 +175,11 @@ class _AdaptiveMaxPool(_AdaptivePool):
         self.return_indices = bool(return_indices)
 
 
-class AdaptiveAvgPool1d(_AdaptiveAvgPool):
-    __doc__ = _AdaptiveAvgPool.__doc__.replace("{r}", "1")
-    rank = 1
+def _adaptive(base, rank: int, name: str):
+    return ranked(base, rank, name, __name__, base.__doc__.replace("{r}", str(rank)))
 
 
-class AdaptiveAvgPool2d(_AdaptiveAvgPool):
-    __doc__ = _AdaptiveAvgPool.__doc__.replace("{r}", "2")
-    rank = 2
-
-
-class AdaptiveAvgPool3d(_AdaptiveAvgPool):
-    __doc__ = _AdaptiveAvgPool.__doc__.replace("{r}", "3")
-    rank = 3
-
-
-class AdaptiveMaxPool1d(_AdaptiveMaxPool):
-    __doc__ = _AdaptiveMaxPool.__doc__.replace("{r}", "1")
-    rank = 1
-
-
-class AdaptiveMaxPool2d(_AdaptiveMaxPool):
-    __doc__ = _AdaptiveMaxPool.__doc__.replace("{r}", "2")
-    rank = 2
-
-
-class AdaptiveMaxPool3d(_AdaptiveMaxPool):
-    __doc__ = _AdaptiveMaxPool.__doc__.replace("{r}", "3")
-    rank = 3
+AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d = (
+    _adaptive(_AdaptiveAvgPool, r, f"AdaptiveAvgPool{r}d") for r in (1, 2, 3))
+AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d = (
+    _adaptive(_AdaptiveMaxPool, r, f"AdaptiveMaxPool{r}d") for r in (1, 2, 3))
