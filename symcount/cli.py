@@ -50,7 +50,10 @@ def _count_text(count) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="symcount", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"symcount {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("count", "parameter totals as formulas and numbers"),
                             ("summary", "the Keras-style table, formula and number columns"),

@@ -330,6 +330,41 @@ class Count:
 
         return markdown(self)
 
+    def __repr__(self) -> str:
+        """One line: ``<Count seed_cnn: 6,029,097 parameters>``, or the formula (shortened)
+        and its free dims: ``<Count seed_cnn: 129*classes + … parameters; free dims H, W, classes>``."""
+        total = self.total
+        if total.is_Integer:
+            text = f"{int(total):,}"
+        else:
+            text = str(total)
+            text = text if len(text) <= 60 else text[:57] + "…"
+        free = self.free_dims
+        dims = f"; free dims {', '.join(d.name for d in free)}" if free else ""
+        return f"<Count {self.name}: {text} parameters{dims}>"
+
+    def _repr_html_(self) -> str:
+        """A notebook's table: each layer's name, type, output shape and parameters, then
+        the totals."""
+        from html import escape
+
+        def cell(value) -> str:
+            return escape(f"{int(value):,}" if getattr(value, "is_Integer", False) else str(value))
+
+        rows = []
+        for r in self.layers:
+            shape = "(" + ", ".join("None" if s is None else str(s) for s in r.output_shape) + ")"
+            times = f" ×{r.repeat}" if r.repeat != 1 else ""
+            rows.append(f"<tr><td>{escape(r.name)}{escape(times)}</td><td>{escape(r.type)}</td>"
+                        f"<td>{escape(shape)}</td><td style='text-align:right'>{cell(r.params)}</td></tr>")
+        totals = "".join(f"<tr><th colspan='3' style='text-align:left'>{label}</th>"
+                         f"<td style='text-align:right'>{cell(getattr(self, attribute))}</td></tr>"
+                         for label, attribute in (("Total params", "total"), ("Trainable params", "trainable"),
+                                                  ("Non-trainable params", "non_trainable"), ("FLOPs", "flops")))
+        return (f"<table><caption>{escape(self.name)}</caption><thead><tr><th>Layer</th><th>Type</th>"
+                f"<th>Output shape</th><th>Param #</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+                f"<tfoot>{totals}</tfoot></table>")
+
     def _repr_latex_(self) -> str:
         from .report.latex import repr_latex
 

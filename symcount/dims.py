@@ -243,6 +243,10 @@ class Condition:
     def __str__(self) -> str:
         return condition_text(self.relation)
 
+    def __repr__(self) -> str:
+        """The inequality, as a tuple of conditions prints it: ``(H >= 4, W >= 4)``."""
+        return condition_text(self.relation)
+
 
 def condition_text(relation) -> str:
     """``H >= 3``; ``C % groups == 0`` for divisibility."""

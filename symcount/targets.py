@@ -129,6 +129,8 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
     else:
         from .spec import default_values, load
 
+        _no_such_target(target)
+
         dim_sets = sets
         spec = load(target)
         count = spec.model.count()
@@ -181,3 +183,28 @@ def _is_keras_file(target: str) -> bool:
 def load_count(target: str, sets: list[str]):
     """The target's count with its defaults, overridden by ``--set``, substituted."""
     return load_target(target, sets)
+
+
+def _no_such_target(target: str) -> None:
+    """A TARGET that is no file: the error suggests the zoo entries it may mean
+    (``resnet18`` → ``torchvision:resnet18``)."""
+    from pathlib import Path
+
+    if Path(target).exists():
+        return
+    import difflib
+
+    from .errors import SpecError
+    from .zoo import registry
+
+    names = [e.name for e in registry.entries()]
+    short: dict = {}
+    for name in names:
+        short.setdefault(name.split(":", 1)[-1].lower(), []).append(name)
+    word = target.split(":")[-1].lower()
+    keys = [word] if word in short else [k for k in short if k.startswith(word) and len(word) >= 3]
+    if not keys:
+        keys = difflib.get_close_matches(word, list(short), n=3, cutoff=0.75)
+    close = [name for k in keys for name in short[k]]
+    hint = f" Did you mean {' or '.join(close[:3])}?" if close else " See `symcount zoo` for the zoo's entries."
+    raise SpecError(f"{target}: no such file or zoo entry.{hint}")

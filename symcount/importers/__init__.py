@@ -18,7 +18,6 @@ def from_torch(module, input_shape=None, dims=None, *, dtype=None, name=None):
     return _from_torch(module, input_shape, dims, dtype=dtype, name=name)
 
 
-from_torch.__doc__ = "See :func:`symcount.importers._torch.from_torch`."
 
 
 def from_hf(config, *, seq_len="seq_len", task=None, name=None):
@@ -33,6 +32,19 @@ def from_keras(model_or_path, dims=None, *, name=None):
     return _from_keras(model_or_path, dims, name=name)
 
 
-from_keras.__doc__ = "See :func:`symcount.importers._keras.from_keras`."
+
+def _documented() -> None:
+    """Each public function carries the docstring of the function it calls (the modules
+    are read, not the frameworks imported: torch and Keras stay unimported)."""
+    from ._keras import from_keras as keras_importer
+    from ._torch import from_torch as torch_importer
+    from .hf import from_hf as hf_importer
+
+    from_torch.__doc__ = torch_importer.__doc__
+    from_keras.__doc__ = keras_importer.__doc__
+    from_hf.__doc__ = hf_importer.__doc__
+
+
+_documented()
 
 __all__ = ["Frozen", "Opaque", "Recorded", "SymcountImportWarning", "from_hf", "from_keras", "from_torch"]

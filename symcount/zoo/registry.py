@@ -88,6 +88,10 @@ def entry(name: str) -> Entry:
     if name not in _ENTRIES:
         known = [e.name for e in entries()]
         close = [k for k in known if k.lower() == name.lower() or k.split(":")[-1].lower() == name.lower()]
+        if not close:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
         hint = f" Did you mean {close[0]}?" if close else f" Known entries: {', '.join(known)}"
         raise ArgumentError(f"unknown zoo entry {name!r}.{hint}")
     return _ENTRIES[name]
