@@ -207,4 +207,4 @@ def _no_such_target(target: str) -> None:
         keys = difflib.get_close_matches(word, list(short), n=3, cutoff=0.75)
     close = [name for k in keys for name in short[k]]
     hint = f" Did you mean {' or '.join(close[:3])}?" if close else " See `symcount zoo` for the zoo's entries."
-    raise SpecError(f"{target}: no such file or zoo entry.{hint}")
+    raise SpecError(f"{target}: no such architecture file or zoo entry.{hint}")
