@@ -98,7 +98,7 @@ def run(argv: list[str] | None = None) -> int:
     elif args.command == "latex":
         from .report import latex
 
-        _emit(latex.document(count) if args.standalone else latex.fragment(count) + "\n", args.output)
+        _emit(latex.document(count) if args.standalone else latex.fragment(count) + "\n", args.output, inputs=[args.target])
     elif args.format == "markdown":
         print(count.markdown(), end="")
     else:
@@ -126,16 +126,16 @@ def _zoo(args) -> int:
     return 0
 
 
-def _emit(text: str, path: str | None) -> None:
-    """Print ``text``, or write it to ``path`` (a failure to write is the user's error)."""
+def _emit(text: str, path: str | None, inputs=()) -> None:
+    """Print ``text``, or write it to ``path`` atomically (never over one of ``inputs``;
+    a failed write leaves the previous file as it was)."""
     if path is None:
         print(text, end="")
         return
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise SymcountError(f"cannot write {path}: {exc.strerror or exc}") from None
+    from .files import refuse_input, write_text
+
+    refuse_input(path, inputs)
+    write_text(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:

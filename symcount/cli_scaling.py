@@ -228,9 +228,11 @@ def _sweep(args) -> int:
     if clash:
         raise ArgumentError(f"--range {clash[0]}: a swept dim cannot also be given with --set")
     if args.plot:
+        from .files import refuse_input
         from .scaling.plot import check_path
 
         check_path(args.plot)
+        refuse_input(args.plot, [args.target])
         if len(ranges) > 2:
             raise ArgumentError("--plot draws one range (a line) or two (contours)")
     given = {k: v for k, v in values.items() if k not in ranges}

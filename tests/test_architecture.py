@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symcount"
 #: the levels, from the ground up: a module imports from its own level or below
 LEVELS = [
     ("symcount.errors",),
+    ("symcount.files",),
     ("symcount.dims", "symcount.expression", "symcount.printing"),
     ("symcount.layer", "symcount.derivation"),
     ("symcount.count",),

@@ -49,11 +49,10 @@ def check_path(path) -> Path:
 
 
 def _save(figure, path: Path) -> Path:
-    try:
-        figure.savefig(path, format=path.suffix.lower()[1:], dpi=120)
-    except OSError as exc:
-        raise SymcountError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
+    """The figure written atomically: a failed write leaves the previous image as it was."""
+    from ..files import write_atomic
+
+    return write_atomic(path, lambda temporary: figure.savefig(temporary, format=path.suffix.lower()[1:], dpi=120))
 
 
 def _dim_axis(axis, values: np.ndarray) -> None:
