@@ -65,31 +65,115 @@ def is_keras_json(data) -> bool:
     return isinstance(data, dict) and "class_name" in data and "config" in data
 
 
+#: the largest architecture file read (bytes)
+FILE_LIMIT = 4 * 1024 * 1024
+#: the most YAML aliases (``*name``) one file may use, and the deepest nesting of any file
+ALIAS_LIMIT = 100
+DEPTH_LIMIT = 64
+#: the most values (mappings, lists, scalars) a file may hold, its aliases expanded
+VALUES_LIMIT = 200_000
+
+
 def read_data(path: str | Path):
-    """Read a YAML, JSON or TOML file into plain data (safe loaders only)."""
+    """Read a YAML, JSON or TOML file into plain data (safe loaders only), strictly: at
+    most :data:`FILE_LIMIT` bytes, :data:`ALIAS_LIMIT` YAML aliases (no "billion laughs")
+    and :data:`DEPTH_LIMIT` levels of nesting, :data:`VALUES_LIMIT` values with its aliases
+    expanded, and a key given twice in one mapping is an error, not a silent overwrite."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: no such architecture file")
     try:
+        size = path.stat().st_size
+        if size > FILE_LIMIT:
+            raise SpecError(f"{path}: {size:,} bytes; an architecture file is at most {FILE_LIMIT:,}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read the file ({exc})") from None
     suffix = path.suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(text)
-        if suffix == ".json":
-            return json.loads(text)
-        if suffix == ".toml":
+            data = _strict_yaml(text)
+        elif suffix == ".json":
+            data = json.loads(text, object_pairs_hook=_unique_keys)
+        elif suffix == ".toml":
             import tomllib
 
-            return tomllib.loads(text)
+            data = tomllib.loads(text)  # TOML itself forbids duplicate keys
+        else:
+            raise SpecError(f"{path}: unknown file type {suffix!r}. Expected .yaml, .yml, .json or .toml")
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested more than {DEPTH_LIMIT} levels deep") from None
     except Exception as exc:  # the parsers' own syntax errors, reported as the file's
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError(f"{path}: not valid {suffix[1:].upper()}: {first}") from None
-    raise SpecError(f"{path}: unknown file type {suffix!r}. Expected .yaml, .yml, .json or .toml")
+    _check_depth(data, path)
+    return data
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise SpecError(f"the key {key!r} is given twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _check_depth(data, path) -> None:
+    """The data's nesting and its size as read (aliases expanded) within the limits,
+    counted without recursion and stopping at the first value over the limit."""
+    budget = VALUES_LIMIT
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > DEPTH_LIMIT:
+            raise SpecError(f"{path}: nested more than {DEPTH_LIMIT} levels deep")
+        budget -= 1
+        if budget < 0:
+            raise SpecError(f"{path}: holds more than {VALUES_LIMIT:,} values once its aliases are expanded")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def _strict_yaml(text: str):
+    """``yaml.safe_load`` with a cap on aliases and nesting, and duplicate keys refused."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        aliases = 0
+        depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                type(self).aliases += 1
+                if type(self).aliases > ALIAS_LIMIT:
+                    raise SpecError(f"more than {ALIAS_LIMIT} YAML aliases (*name): refused, as an alias bomb "
+                                    f"would be")
+            type(self).depth += 1
+            try:
+                if type(self).depth > DEPTH_LIMIT:
+                    raise SpecError(f"nested more than {DEPTH_LIMIT} levels deep")
+                return super().compose_node(parent, index)
+            finally:
+                type(self).depth -= 1
+
+        def construct_mapping(self, node, deep=False):
+            keys = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, (list, dict)):
+                    raise SpecError(f"line {key_node.start_mark.line + 1}: a key must be a name, not {key!r}")
+                if key in keys:
+                    raise SpecError(f"line {key_node.start_mark.line + 1}: the key {key!r} is given twice "
+                                    f"in one mapping")
+                keys.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def load(path: str | Path) -> Spec:

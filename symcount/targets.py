@@ -15,6 +15,10 @@ import warnings
 
 from .errors import SubstitutionError
 
+#: the most digits a ``--set`` value may have (10⁴⁰: far past any model, far below what
+#: makes SymPy slow)
+DIGITS_LIMIT = 40
+
 
 def parse_set(items: list[str]) -> dict[str, int]:
     """``["H=256", "classes=9"]`` → ``{"H": 256, "classes": 9}``; values positive integers."""
@@ -26,8 +30,12 @@ def parse_set(items: list[str]) -> dict[str, int]:
             raise SubstitutionError(f"--set {item!r}: expected NAME=VALUE, e.g. --set H=256")
         if not text:
             raise SubstitutionError(f"--set {item!r}: missing value for {name}")
-        if not text.isdigit() or int(text) <= 0:
-            raise SubstitutionError(f"--set {item!r}: the value of {name} must be a positive integer. Received: {text!r}")
+        if len(text) > DIGITS_LIMIT:
+            raise SubstitutionError(f"--set {name}=…: {len(text):,} characters; a value has at most {DIGITS_LIMIT} "
+                                    f"digits")
+        if not (text.isascii() and text.isdigit()) or int(text) <= 0:
+            raise SubstitutionError(f"--set {item!r}: the value of {name} must be a positive integer (digits 0-9). "
+                                    f"Received: {text!r}")
         values[name] = int(text)
     return values
 

@@ -29,6 +29,8 @@ from ._common import Frozen, Opaque, Uncounted, warn
 from ._keras_dims import KerasDims
 from ._keras_weights import Container, FileWeights, LiveWeights, NoWeights
 
+#: the largest config.json read from a .keras archive (bytes, unpacked)
+CONFIG_LIMIT = 16 * 1024 * 1024
 #: model classes (a nested model is one of these as a layer)
 MODELS = ("Sequential", "Functional", "Model")
 #: arguments that are sizes: a dim's value there becomes the dim
@@ -115,7 +117,14 @@ def read_file(path) -> dict:
                 if "config.json" not in names:
                     raise SpecError(f"{path}: not a Keras model file: the archive has no config.json "
                                     f"(it holds {', '.join(names[:5]) or 'nothing'})")
-                text = archive.read("config.json")
+                size = archive.getinfo("config.json").file_size
+                if size > CONFIG_LIMIT:
+                    raise SpecError(f"{path}: its config.json is {size:,} bytes unpacked; at most {CONFIG_LIMIT:,} "
+                                    f"are read")
+                with archive.open("config.json") as member:
+                    text = member.read(CONFIG_LIMIT + 1)  # the header may lie: never more than the limit
+                if len(text) > CONFIG_LIMIT:
+                    raise SpecError(f"{path}: its config.json is more than {CONFIG_LIMIT:,} bytes unpacked")
         except SpecError:
             raise
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:

@@ -1,0 +1,81 @@
+"""Hostile input gets one line and status 2, nothing hangs, nothing is lost (issue 18).
+
+Each case runs ``symcount`` in a subprocess under a time limit and a memory cap
+(``resource.setrlimit``), and must end with status 2 and one ``error:`` line naming the
+file or argument and the limit it broke.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "examples" / "seed_cnn.yaml"
+MEMORY = 2 * 1024 ** 3
+
+
+def _capped():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def symcount(*args, timeout=60):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "symcount", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout, preexec_fn=_capped)
+
+
+def one_line(done) -> str:
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-2000:]
+    assert done.stdout == ""
+    return lines[0]
+
+
+BOMB = "\n".join([f'{chr(97 + i)}: &{chr(97 + i)} [{", ".join([f"*{chr(96 + i)}"] * 9)}]' if i else
+                  'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]' for i in range(9)]) + "\n"
+
+
+@pytest.mark.parametrize("name, text, says", [
+    ("bomb.yaml", BOMB, "more than 200,000 values once its aliases are expanded"),
+    ("aliases.yaml", "a: &a 1\nb: [" + ", ".join(["*a"] * 150) + "]\n", "more than 100 YAML aliases"),
+    ("twice.yaml", "name: one\nname: two\nlayers: []\n", "line 2: the key 'name' is given twice"),
+    ("twice.json", '{"name": "one", "name": "two"}', "the key 'name' is given twice"),
+    ("deep.yaml", "x: " + "[" * 200 + "]" * 200 + "\n", "nested more than 64 levels deep"),
+    ("deep.json", "[" * 5000 + "]" * 5000, "nested more than 64 levels deep"),
+    ("big.yaml", "# " + "x" * (5 * 1024 * 1024) + "\n", "an architecture file is at most 4,194,304"),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 20 else "")
+def test_a_hostile_spec_file_is_one_line(tmp_path, name, text, says):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    line = one_line(symcount("count", path))
+    assert str(path) in line and says in line
+
+
+@pytest.mark.parametrize("value, says", [
+    ("²", "must be a positive integer (digits 0-9)"),
+    ("１２", "must be a positive integer (digits 0-9)"),  # full-width digits are not read as 12
+    ("9" * 5000, "5,000 characters; a value has at most 40 digits"),
+    ("-5", "must be a positive integer"),
+], ids=["superscript", "full-width", "5000-digits", "negative"])
+def test_a_hostile_set_value_is_one_line(value, says):
+    line = one_line(symcount("count", SEED, "--set", f"classes={value}"))
+    assert says in line
+
+
+def test_a_keras_archive_whose_config_inflates_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", " " * (64 * 1024 * 1024) + json.dumps({"class_name": "Sequential"}))
+        archive.writestr("metadata.json", "{}")
+    assert path.stat().st_size < 1024 * 1024
+    line = one_line(symcount("count", path))
+    assert "config.json is 67,108,892 bytes unpacked; at most 16,777,216" in line
