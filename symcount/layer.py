@@ -352,6 +352,20 @@ def _checked(relation, needed, layer: Layer, shape: Shape) -> sympy.Basic | None
     return None if verdict else relation
 
 
+def _whole(size, where: str, layer: Layer, shape: Shape):
+    """A size written as a fraction of dims (``units: H/3``, ``d_model / heads``) must be a
+    whole number: its divisibility, decided now or kept as a condition."""
+    if size is None or not isinstance(size, sympy.Expr) or size.is_Integer or size.is_Symbol:
+        return None
+    if size.is_integer:  # floors, products of dims, integer polynomials
+        return None
+    numerator, denominator = sympy.fraction(sympy.together(size))
+    if denominator == 1:
+        return None
+    relation = sympy.Eq(sympy.Mod(numerator, denominator), 0)
+    return _checked(relation, lambda: f"{where} is {size}, which must be a whole number", layer, shape)
+
+
 def _args(layer: Layer) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in layer.config.items() if k != "name")
 
@@ -377,6 +391,10 @@ def build(layer: Layer, shape: Shape) -> Built:
     # d_in·d_out): SymPy's cache then serves both, however deep the model
     for weight in weights:
         weight.size  # noqa: B018 (a cached property, computed here)
+    for where, size in [*((f"axis {a} of the output", s) for a, s in enumerate(out[1:], start=1)),
+                        *((f"the weight {w.name}", s) for w in weights for s in w.shape)]:
+        if (c := _whole(size, where, layer, shape)) is not None and c not in conditions:
+            conditions.append(c)
     products = tuple(layer.products(shape))
     return Built(weights, out, products, tuple(conditions))
 

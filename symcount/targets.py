@@ -34,8 +34,8 @@ def parse_set(items: list[str]) -> dict[str, int]:
             raise SubstitutionError(f"--set {name}=…: {len(text):,} characters; a value has at most {DIGITS_LIMIT} "
                                     f"digits")
         if not (text.isascii() and text.isdigit()) or int(text) <= 0:
-            raise SubstitutionError(f"--set {item!r}: the value of {name} must be a positive integer (digits 0-9). "
-                                    f"Received: {text!r}")
+            raise SubstitutionError(f"--set {item!r}: the value of {name} must be a positive integer. "
+                                    f"Received: {text!r} (digits 0-9 only)")
         values[name] = int(text)
     return values
 

@@ -61,8 +61,8 @@ def test_a_hostile_spec_file_is_one_line(tmp_path, name, text, says):
 
 
 @pytest.mark.parametrize("value, says", [
-    ("²", "must be a positive integer (digits 0-9)"),
-    ("１２", "must be a positive integer (digits 0-9)"),  # full-width digits are not read as 12
+    ("²", "must be a positive integer. Received: '²' (digits 0-9 only)"),
+    ("１２", "must be a positive integer. Received: '１２' (digits 0-9 only)"),  # full-width digits are not read as 12
     ("9" * 5000, "5,000 characters; a value has at most 40 digits"),
     ("-5", "must be a positive integer"),
 ], ids=["superscript", "full-width", "5000-digits", "negative"])
@@ -79,3 +79,12 @@ def test_a_keras_archive_whose_config_inflates_is_refused_before_it_is_read(tmp_
     assert path.stat().st_size < 1024 * 1024
     line = one_line(symcount("count", path))
     assert "config.json is 67,108,892 bytes unpacked; at most 16,777,216" in line
+
+
+def test_a_size_that_is_a_fraction_of_a_dim_must_be_whole(tmp_path):
+    spec = tmp_path / "third.yaml"
+    spec.write_text("name: third\ndims: {H: 22}\ninput: [H]\nlayers:\n  - Dense: {units: \"H/3\"}\n", encoding="utf-8")
+    line = one_line(symcount("count", spec))  # 22/3 units is no layer: not "506/3 parameters" and status 0
+    assert "needs H % 3 == 0, which these values break" in line
+    done = symcount("count", spec, "--set", "H=21")
+    assert done.returncode == 0 and "= 154" in done.stdout
