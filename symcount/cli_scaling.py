@@ -107,10 +107,20 @@ def load(target: str, sets: list[str]):
     return symbolic, {**defaults, **given.values}
 
 
-def _names(text: str, option: str) -> list[str]:
+def _names(text: str, option: str, count=None) -> list[str]:
+    """Dim names from ``a,b``; with ``count``, each must be one of its dims."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise ArgumentError(f"{option}: expected dim names separated by commas. Received: {text!r}")
+    if count is not None:
+        known = sorted({d.name for d in count.dims})
+        for name in names:
+            if name not in known:
+                import difflib
+
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" Did you mean {close[0]}?" if close else f" The model's dims are: {', '.join(known)}"
+                raise ArgumentError(f"{option} {name}: not a dim of {count.name}.{hint}")
     return names
 
 
@@ -151,7 +161,7 @@ def _scale(args) -> int:
     from .scaling.common import percent
 
     count, values = load(args.target, args.sets)
-    grow = _names(args.grow, "--grow")
+    grow = _names(args.grow, "--grow", count)
     lead = leading(count, grow, what=args.what, causal=args.causal)
     print(f"{count.name}: {args.what} as {', '.join(grow)} grow together")
     print(f"  leading term:  {lead.term}  (degree {lead.degree})")
@@ -268,7 +278,7 @@ def _shares(args) -> int:
         for label, expr in parts.parts.items():
             print(f"  {label}: {expr}")
     if args.grow:
-        grow = _names(args.grow, "--grow")
+        grow = _names(args.grow, "--grow", count)
         print(f"as {', '.join(grow)} grow together:")
         for label, limit in parts.limit(grow).items():
             number = f"  ({percent(limit)})" if limit.is_number and limit.is_finite else ""

@@ -302,10 +302,12 @@ def test_solve_folds_lower_bounds_into_the_start():
     from symcount.torch import Conv2d, Flatten, Sequential
 
     count = Sequential([Conv2d(1, 1, 5, bias=False), Flatten()]).count(input_shape=(1, H, 8))
-    answer = solve(count, 1, for_="H", what="macs", nearest="closest")
+    answer = solve(count, 1, for_="H", what="macs", nearest="above")
     assert answer.values == {"H": 5}  # the kernel must fit: H >= 5, MACs 25·(H − 4)·4
-    with pytest.raises(SymcountError, match="no valid value has a macs at most 1"):
-        solve(count, 1, for_="H", what="macs", nearest="below")
+    # a budget below every valid value is unreachable: "closest" does not answer the smallest (issue 18)
+    for nearest in ("below", "closest"):
+        with pytest.raises(SymcountError, match="unreachable: no valid value has a macs at most 1; the smallest, H=5"):
+            solve(count, 1, for_="H", what="macs", nearest=nearest)
 
 
 def test_solve_errors_are_one_line_symcount_errors(gpt):

@@ -306,14 +306,14 @@ def _solve(expr, relations, symbols, budget, for_, given, what, multiple_of, nea
     candidates = {"below": below, "above": above}
     if nearest == "closest":
         if below is None:
-            chosen = above
+            chosen = None  # even the smallest valid value overshoots: the budget is unreachable
         else:
             chosen = below if limit - evaluate(step * below) <= evaluate(step * above) - limit else above
     else:
         chosen = candidates[nearest]
     if chosen is None:
         k0 = step * (-(-start // step))
-        raise SymcountError(f"solve: no valid value has a {what} at most {_number(limit)}; the smallest, "
+        raise SymcountError(f"solve: unreachable: no valid value has a {what} at most {_number(limit)}; the smallest, "
                             + ", ".join(f"{k}={v}" for k, v in values_at(k0).items())
                             + f", gives {_number(evaluate(k0))}")
     side = {k: (values_at(step * j), evaluate(step * j)) if j is not None else None for k, j in candidates.items()}

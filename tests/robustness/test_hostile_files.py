@@ -88,3 +88,13 @@ def test_a_size_that_is_a_fraction_of_a_dim_must_be_whole(tmp_path):
     assert "needs H % 3 == 0, which these values break" in line
     done = symcount("count", spec, "--set", "H=21")
     assert done.returncode == 0 and "= 154" in done.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["solve", "transformers:GPT2Model", "--params", "1", "--for", "n_embd"],
+     "solve: unreachable: no valid value has a total at most 1; the smallest, n_embd=12, gives 638,004"),
+    (["shares", "transformers:GPT2Model", "--grow", "nope"], "--grow nope: not a dim of GPT2Model"),
+    (["scale", "transformers:GPT2Model", "--grow", "n_emb"], "--grow n_emb: not a dim of GPT2Model. Did you mean n_embd?"),
+], ids=["unreachable-budget", "shares-unknown-dim", "scale-misspelt-dim"])
+def test_a_question_without_an_answer_is_not_answered(args, says):
+    assert says in one_line(symcount(*args))
