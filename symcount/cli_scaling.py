@@ -269,6 +269,7 @@ def _shares(args) -> int:
     count, values = load(args.target, args.sets)
     if args.depth < 1:
         raise ArgumentError(f"--depth must be at least 1. Received: {args.depth}")
+    grow = _names(args.grow, "--grow", count) if args.grow else None  # checked before anything is printed
     parts = shares(count, by=args.by, what=args.what, depth=args.depth, causal=args.causal)
     used = {s.name for s in parts.total.free_symbols}
     print(f"{count.name}: {args.what} by {args.by}")
@@ -277,8 +278,7 @@ def _shares(args) -> int:
     else:
         for label, expr in parts.parts.items():
             print(f"  {label}: {expr}")
-    if args.grow:
-        grow = _names(args.grow, "--grow", count)
+    if grow:
         print(f"as {', '.join(grow)} grow together:")
         for label, limit in parts.limit(grow).items():
             number = f"  ({percent(limit)})" if limit.is_number and limit.is_finite else ""
