@@ -4,7 +4,10 @@ Accepts only integers, declared dim names, ``+ - * / // ** ^`` and parentheses �
 ``"4*d_model"``, ``"d_model // n_head"``, ``"(H - 1) / 2"`` — and builds SymPy
 expressions with SymPy's own operators. Nothing is passed to ``eval``, ``exec`` or
 ``sympify``; anything else (quotes, dots, calls, attribute access) is a
-:class:`SpecError` that points at the offending character.
+:class:`SpecError` that points at the offending character. Limits, checked as it reads:
+:data:`MAX_LENGTH` characters, :data:`MAX_DEPTH` nested parentheses, literals of
+:data:`MAX_DIGITS` digits, exponents that are numbers of at most :data:`MAX_EXPONENT`
+(``n**n**n`` is no size, and would hang the first substitution).
 
 Grammar (usual precedence, ``**``/``^`` right-associative)::
 
@@ -25,21 +28,27 @@ import sympy
 from .errors import SpecError
 
 _TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|//|[-+*/^()]))")
+_SPACE = re.compile(r"\s*")
 MAX_DIGITS = 30  # literals longer than this are not sizes
 MAX_EXPONENT = 64  # a constant exponent above this is not a size either
+MAX_LENGTH = 10_000  # characters of one expression
+MAX_DEPTH = 50  # nested parentheses
 
 
 def tokenize(text: str) -> list[tuple[str, str, int]]:
-    """``(kind, text, position)`` tokens; a character outside the grammar is an error."""
-    tokens, pos = [], 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
+    """``(kind, text, position)`` tokens; a character outside the grammar is an error.
+    Linear in the text (each match starts where the last ended)."""
+    if len(text) > MAX_LENGTH:
+        raise SpecError(f"an expression of {len(text):,} characters: at most {MAX_LENGTH:,}")
+    tokens, pos, end = [], 0, len(text)
+    while pos < end:
         match = _TOKEN.match(text, pos)
         if not match:
+            start = _SPACE.match(text, pos).end()
+            if start == end:
+                break
             raise SpecError(
-                f"unexpected character {text[pos:].lstrip()[0]!r} at position "
-                f"{pos + len(text[pos:]) - len(text[pos:].lstrip())} in expression {text!r}: "
+                f"unexpected character {text[start]!r} at position {start} in expression {_short(text)!r}: "
                 "only integers, dim names, + - * / // ** ^ and parentheses are allowed"
             )
         kind = match.lastgroup
@@ -48,14 +57,19 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
 class _Parser:
     def __init__(self, text: str, names: Mapping[str, sympy.Expr]):
         self.text, self.names = text, names
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     def error(self, what: str) -> SpecError:
-        return SpecError(f"{what} in expression {self.text!r}")
+        return SpecError(f"{what} in expression {_short(self.text)!r}")
 
     def peek(self):
         return self.tokens[self.i] if self.i < len(self.tokens) else (None, None, len(self.text))
@@ -104,6 +118,8 @@ class _Parser:
         base = self.atom()
         if self.take("**", "^"):
             exponent = self.unary()
+            if not exponent.is_number:
+                raise self.error(f"the exponent {exponent} holds a dim: a size's exponent must be a number")
             if exponent.is_number and abs(exponent) > MAX_EXPONENT:
                 raise self.error(f"exponent {exponent} is too large for a size")
             if base.is_zero and exponent.is_number and exponent < 0:
@@ -125,7 +141,11 @@ class _Parser:
                 raise self.error(f"unknown name {text!r} (declared dims: {known})")
             return self.names[text]
         if self.take("("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.error(f"parentheses nested more than {MAX_DEPTH} deep")
             value = self.expr()
+            self.depth -= 1
             if not self.take(")"):
                 raise self.error(f"missing ')' at position {self.peek()[2]}")
             return value

@@ -98,3 +98,19 @@ def test_a_size_that_is_a_fraction_of_a_dim_must_be_whole(tmp_path):
 ], ids=["unreachable-budget", "shares-unknown-dim", "scale-misspelt-dim"])
 def test_a_question_without_an_answer_is_not_answered(args, says):
     assert says in one_line(symcount(*args))
+
+
+@pytest.mark.parametrize("units, says", [
+    ("n**n**n**n**n**n", "the exponent n holds a dim: a size's exponent must be a number"),
+    ("2**n", "the exponent n holds a dim"),
+    ("n**65", "exponent 65 is too large for a size"),
+    ("(" * 60 + "n" + ")" * 60, "parentheses nested more than 50 deep"),
+    ("n+" * 6000 + "n", "an expression of 12,001 characters: at most 10,000"),
+    ("9" * 40, "integer literal of 40 digits is too long for a size"),
+], ids=["tower", "dim-exponent", "big-exponent", "deep", "long", "digits"])
+def test_a_hostile_size_expression_is_one_line(tmp_path, units, says):
+    spec = tmp_path / "expr.yaml"
+    spec.write_text(f"name: e\ndims: {{n: 3}}\ninput: [n]\nlayers:\n  - Dense: {{units: \"{units}\"}}\n",
+                    encoding="utf-8")
+    line = one_line(symcount("count", spec, timeout=30))
+    assert says in line
