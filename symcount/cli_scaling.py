@@ -55,6 +55,8 @@ def register(commands) -> None:
     sweep.add_argument("--causal", action="store_true", help="leave out causal attention's masked half")
     sweep.add_argument("--valid-only", action="store_true", help="leave out points that break a condition")
     sweep.add_argument("--csv", action="store_true", help="comma-separated output")
+    sweep.add_argument("--max-points", type=int, default=None, metavar="N",
+                       help="compute at most N points (default 1,000,000), counted before any is built")
     sweep.add_argument("--plot", metavar="FILE", help="also draw it (.png/.svg/.pdf): one range a log-log line, "
                                                      "two ranges budget contours")
     sweep.add_argument("--budget", action="append", default=[], metavar="N",
@@ -246,7 +248,12 @@ def _sweep(args) -> int:
         if len(ranges) > 2:
             raise ArgumentError("--plot draws one range (a line) or two (contours)")
     given = {k: v for k, v in values.items() if k not in ranges}
-    result = sweep(count, ranges, given=given, what=whats, causal=args.causal)
+    from .scaling.grid import MAX_POINTS
+
+    max_points = MAX_POINTS if args.max_points is None else args.max_points
+    if max_points < 1:
+        raise ArgumentError(f"--max-points must be at least 1. Received: {max_points}")
+    result = sweep(count, ranges, given=given, what=whats, causal=args.causal, max_points=max_points)
     print(result.table(valid_only=args.valid_only, separator="," if args.csv else "  "))
     if not result.valid.all():
         print(f"note: {int((~result.valid).sum())} point(s) break a validity condition: "

@@ -74,7 +74,7 @@ DEPTH_LIMIT = 64
 VALUES_LIMIT = 200_000
 
 
-def read_data(path: str | Path):
+def read_data(path: str | Path, *, allow_links: bool = False):
     """Read a YAML, JSON or TOML file into plain data (safe loaders only), strictly: at
     most :data:`FILE_LIMIT` bytes, :data:`ALIAS_LIMIT` YAML aliases (no "billion laughs")
     and :data:`DEPTH_LIMIT` levels of nesting, :data:`VALUES_LIMIT` values with its aliases
@@ -82,6 +82,11 @@ def read_data(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: no such architecture file")
+    if path.is_symlink() and not allow_links:
+        target = path.resolve()
+        if path.parent.resolve() not in target.parents:
+            raise SpecError(f"{path}: a link to {target}, outside the link's folder; refused (a spec links only "
+                            f"within its folder)")
     try:
         size = path.stat().st_size
         if size > FILE_LIMIT:

@@ -461,6 +461,9 @@ class _Graph:
             name = entry.get("name") or (entry.get("config") or {}).get("name")
             if not isinstance(name, str):
                 raise builder.error(where, "a layer of a Functional model needs a name")
+            if name in self.entries:
+                raise builder.error(where, f"two layers are named {name!r}: a Functional model's layer names are "
+                                           f"unique (the second would silently replace the first)")
             self.entries[name] = entry
             if entry.get("class_name") == "InputLayer":
                 self.inputs[name] = builder.input_layer(entry, where)

@@ -163,7 +163,17 @@ def bound_form(form: Expr) -> Expr:
 # ---------------------------------------------------------------------------
 
 
-def parse_range(text: str, name: str = "range") -> list[int]:
+#: the most points a sweep computes (each range's, and their product), checked before any
+#: value is built; raise it with ``max_points=`` (``sweep --max-points``)
+MAX_POINTS = 10**6
+
+
+def _too_many(name: str, count, limit: int):
+    raise ArgumentError(f"{name}: {count:,} points is more than the {limit:,} a sweep computes "
+                        f"(raise it with --max-points / max_points=)")
+
+
+def parse_range(text: str, name: str = "range", max_points: int = MAX_POINTS) -> list[int]:
     """A range of positive integers written as text, every value exact.
 
     ``256:8192:2x`` (geometric: 256, 512, …, up to 8192, ×2 each time), ``64:1024:64``
@@ -172,7 +182,11 @@ def parse_range(text: str, name: str = "range") -> list[int]:
     (``1.5x``), each value the floor of ``start · factor^i`` (duplicates dropped).
     """
     text = text.strip()
+    if len(text) > 100_000:
+        raise ArgumentError(f"{name}: a range of {len(text):,} characters; at most 100,000")
     if "," in text and ":" not in text:
+        if text.count(",") >= max_points:
+            _too_many(name, text.count(",") + 1, max_points)
         return [_range_int(t, name, text) for t in text.split(",") if t.strip()] or _bad_range(name, text)
     parts = text.split(":")
     if len(parts) == 1:
@@ -187,6 +201,10 @@ def parse_range(text: str, name: str = "range") -> list[int]:
         factor = parse_number(step[:-1], f"{name} factor")
         if factor <= 1:
             raise ArgumentError(f"{name}: a geometric factor must exceed 1. Received: {step!r}")
+        # the number of points, from the range (start·factor^i ≤ stop), before building it
+        count = math.floor(math.log(stop / start) / math.log(float(factor))) + 1 if float(factor) > 1 else math.inf
+        if count > max_points:
+            _too_many(name, count, max_points)
         values, value = [], Integer(start)
         while value <= stop:
             if not values or int(value) != values[-1]:
@@ -194,6 +212,9 @@ def parse_range(text: str, name: str = "range") -> list[int]:
             value *= factor
         return values
     increment = _range_int(step, name, text)
+    count = (stop - start) // increment + 1
+    if count > max_points:
+        _too_many(name, count, max_points)
     return list(range(start, stop + 1, increment))
 
 
@@ -209,9 +230,9 @@ def _range_int(text: str, name: str, whole: str) -> int:
     return int(value)
 
 
-def _axis(values, name: str) -> np.ndarray:
+def _axis(values, name: str, max_points: int = MAX_POINTS) -> np.ndarray:
     if isinstance(values, str):
-        values = parse_range(values, name)
+        values = parse_range(values, name, max_points)
     if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
         values = [values]
     items = [positive_int(v, name) for v in np.asarray(values, dtype=object).ravel()] if values is not None else []
@@ -353,7 +374,7 @@ def _degree(expr: Expr, d) -> int:
 
 
 def sweep(target, ranges: dict | None = None, given: dict | None = None, what="total", causal: bool = False,
-          **kwargs) -> Sweep:
+          max_points: int = MAX_POINTS, **kwargs) -> Sweep:
     """``what`` of ``target`` at every point of the grid ``ranges`` (the outer product
     of each dim's values), the other dims ``given``.
 
@@ -378,10 +399,10 @@ def sweep(target, ranges: dict | None = None, given: dict | None = None, what="t
     clash = [d.name for d in dims if d in mapping]
     if clash:
         raise ArgumentError(f"sweep: {clash[0]} has a range; it cannot also be given")
-    axes = {d.name: _axis(v, d.name) for d, v in zip(dims, ranges.values())}
+    axes = {d.name: _axis(v, d.name, max_points) for d, v in zip(dims, ranges.values())}
     shape = tuple(len(a) for a in axes.values())
-    if math.prod(shape) > 10**8:
-        raise ArgumentError(f"sweep: {math.prod(shape):,} points is too many (at most 10^8)")
+    if math.prod(shape) > max_points:
+        _too_many("sweep", math.prod(shape), max_points)
     arrays = [a.reshape([-1 if i == j else 1 for j in range(len(shape))]) for i, a in enumerate(axes.values())]
     # Horner: the longest axis outermost; among equal lengths the lowest degree (fewest full-size products)
     order = tuple(sorted(dims, key=lambda d: (-len(axes[d.name]), max(_degree(e, d) for e in exprs.values()))))

@@ -114,3 +114,35 @@ def test_a_hostile_size_expression_is_one_line(tmp_path, units, says):
                     encoding="utf-8")
     line = one_line(symcount("count", spec, timeout=30))
     assert says in line
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("n_embd=1:100000000:1", "n_embd: 100,000,000 points is more than the 1,000,000 a sweep computes"),
+    ("n_embd=16:100000:1.0000001x", "points is more than the 1,000,000 a sweep computes"),
+], ids=["arithmetic", "geometric"])
+def test_a_sweep_too_large_is_refused_before_it_is_built(spec, says):
+    assert says in one_line(symcount("sweep", "transformers:GPT2Model", "--range", spec, timeout=30))
+
+
+def test_a_link_out_of_its_folder_is_refused(tmp_path):
+    link = tmp_path / "spec.yaml"
+    link.symlink_to("/etc/hostname" if Path("/etc/hostname").exists() else "/etc/passwd")
+    line = one_line(symcount("count", link))
+    assert "outside the link's folder; refused" in line
+
+
+def test_two_keras_layers_of_one_name_are_refused(tmp_path):
+    model = {"class_name": "Functional", "config": {
+        "name": "m", "input_layers": [["x", 0, 0]], "output_layers": [["d", 0, 0]],
+        "layers": [
+            {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [None, 4]}},
+            {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 3},
+             "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
+                                          "config": {"shape": [None, 4], "keras_history": ["x", 0, 0]}}]}]},
+            {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 5},
+             "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
+                                          "config": {"shape": [None, 4], "keras_history": ["x", 0, 0]}}]}]},
+        ]}}
+    path = tmp_path / "twice.json"
+    path.write_text(json.dumps(model), encoding="utf-8")
+    assert "two layers are named 'd'" in one_line(symcount("count", path))
