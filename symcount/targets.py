@@ -145,6 +145,12 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
         defaults = default_values(spec)
         arguments = set()
     overrides = parse_set(dim_sets)
+    # a sequence length left at its default follows the model's positions when those are
+    # set (GPT-2's seq_len = n_positions, Llama's = max_position_embeddings)
+    for positions in ("n_positions", "max_position_embeddings", "n_ctx"):
+        if positions in overrides and "seq_len" not in overrides and defaults.get("seq_len") is not None \
+                and defaults.get("seq_len") == defaults.get(positions):
+            overrides["seq_len"] = overrides[positions]
     known = {d.name for d in count.dims}
     unknown = sorted((keep | set(overrides)) - known - arguments - ({"all"} & keep))
     if unknown:

@@ -78,3 +78,12 @@ def test_a_mistyped_target_gets_a_suggestion(target, suggestion, capsys):
 def test_public_importers_carry_their_own_docstrings(name):
     doc = getattr(sc, name).__doc__
     assert doc and "importers._" not in doc and "See :func:" not in doc and len(doc) > 200
+
+
+def test_seq_len_follows_the_positions_it_defaults_to(capsys):
+    assert main(["count", "transformers:GPT2Model", "--set", "n_positions=77"]) == 0
+    values = next(line for line in capsys.readouterr().out.splitlines() if "values:" in line)
+    assert "n_positions=77" in values and "seq_len=77" in values
+    # given, it stays as given
+    assert main(["count", "transformers:GPT2Model", "--set", "n_positions=77", "--set", "seq_len=50"]) == 0
+    assert "seq_len=50" in capsys.readouterr().out
