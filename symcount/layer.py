@@ -357,13 +357,29 @@ def _whole(size, where: str, layer: Layer, shape: Shape):
     whole number: its divisibility, decided now or kept as a condition."""
     if size is None or not isinstance(size, sympy.Expr) or size.is_Integer or size.is_Symbol:
         return None
-    if size.is_integer:  # floors, products of dims, integer polynomials
+    if not _may_be_fraction(size):  # sums and products of dims, integers and floors: whole
         return None
     numerator, denominator = sympy.fraction(sympy.together(size))
     if denominator == 1:
         return None
     relation = sympy.Eq(sympy.Mod(numerator, denominator), 0)
     return _checked(relation, lambda: f"{where} is {size}, which must be a whole number", layer, shape)
+
+
+def _may_be_fraction(expr) -> bool:
+    """Whether ``expr`` has a fraction outside a floor or ceiling (a non-integer rational
+    or a negative power): a quick walk, before SymPy is asked anything."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (sympy.floor, sympy.ceiling)) or node.is_Symbol or node.is_Integer:
+            continue
+        if node.is_Rational:
+            return True
+        if node.is_Pow and (not node.exp.is_Integer or node.exp < 0):
+            return True
+        stack.extend(node.args)
+    return False
 
 
 def _args(layer: Layer) -> str:
