@@ -13,33 +13,23 @@ from __future__ import annotations
 
 import sympy
 
-from ..layer import Layer, Product, Requirement, Weight
-from ._common import Call, Recorded
+from ..layer import Product, Requirement
+from ._common import Call, Opaque, Recorded
 from .attributor import Template, TNode, TOp
 from .recorder import PRODUCTS, conv_backward_macs, conv_macs
 
 
-class Traced(Layer):
-    """A module as its operators ran: ``kind`` its class name, ``declared`` its own
-    parameters ``(name, shape, trainable)``, ``ops`` its products ``(macs, backward
-    MACs, operand, label)``, ``output`` the output shape it produced (batch axis
-    ``None``), ``integral`` the fitted sizes that must be integers (``d/h``)."""
+class Traced(Opaque):
+    """A module as its operators ran: an :class:`~._common.Opaque` layer (``kind`` its
+    class name, ``declared`` its own parameters ``(name, shape, trainable)``) that also
+    knows its products, ``ops`` ``(macs, backward MACs, operand, label)``, the output
+    shape it produced (batch axis ``None``; unknown when empty) and ``integral``, the
+    fitted sizes that must be integers (``d/h``)."""
 
     def __init__(self, kind, declared=(), ops=(), output=(), integral=(), name=None):
-        super().__init__(name)
-        self.kind = str(kind)
-        self.declared = tuple(declared)
+        super().__init__(kind, declared, tuple(output), name=name)
         self.ops = tuple(ops)
-        self.output = tuple(output)
         self.integral = tuple(integral)
-
-    @property
-    def type_name(self) -> str:
-        return self.kind
-
-    def weights(self, shape):
-        for weight_name, weight_shape, trainable in self.declared:
-            yield Weight(weight_name, weight_shape, trainable=trainable)
 
     def output_shape(self, shape):
         return self.output if self.output else (None,)
