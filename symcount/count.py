@@ -276,13 +276,20 @@ class Count:
         base = self.symbolic or self
         mapping = Substitution({known[n]: sympy.Integer(v) for n, v in all_values.items()})
         current = ", ".join(f"{n}={v}" for n, v in all_values.items())
+        broken: dict[str, list[str]] = {}  # every condition these values break, with the layers needing it
         for record in base.layers:
             for cond in record.conditions:
                 if decided(subs_value(cond.relation, mapping)) is False:
-                    raise SubstitutionError(
-                        f"{self.name} › {record.name} ({record.type}): the closed form needs "
-                        f"{condition_text(cond.relation)}, which these values break. Current values: {current}"
-                    )
+                    broken.setdefault(condition_text(cond.relation), []).append(f"{record.name} ({record.type})")
+        if len(broken) == 1 and len(next(iter(broken.values()))) == 1:
+            (text, (layer,)), = broken.items()
+            raise SubstitutionError(f"{self.name} › {layer}: the closed form needs {text}, which these values "
+                                    f"break. Current values: {current}")
+        if broken:
+            needs = "; ".join(f"{text} (needed by {', '.join(layers)})" for text, layers in broken.items())
+            raise SubstitutionError(f"{self.name}: these values break {len(broken)} condition"
+                                    f"{'s' if len(broken) > 1 else ''} of the closed form: {needs}. "
+                                    f"Current values: {current}")
         layers = tuple(r.subs(mapping) for r in base.layers)
         active = None if base.active is None else subs_value(base.active, mapping)
         return Count(self.name, layers, base.dims, all_values, base, base.uncounted, base.exactness, active)
