@@ -64,30 +64,6 @@ def _sum(values) -> Expr:
     return sympy.Add(*values)
 
 
-#: bytes per element
-DTYPE_BYTES = {"float64": 8, "float32": 4, "tf32": 4, "bfloat16": 2, "float16": 2, "float8": 1, "int8": 1}
-#: optimizer state tensors per trainable parameter
-OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "momentum": 1, "sgd": 0}
-
-
-@dataclass(frozen=True)
-class Memory:
-    """Training memory in bytes, as SymPy expressions: ``total`` is their sum."""
-
-    weights: Expr
-    gradients: Expr
-    optimizer: Expr
-    activations: Expr
-
-    @property
-    def total(self) -> Expr:
-        return self.weights + self.gradients + self.optimizer + self.activations
-
-    def as_dict(self) -> dict[str, Expr]:
-        return {"weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
-                "activations": self.activations, "total": self.total}
-
-
 @dataclass(frozen=True)
 class Count:
     """Parameter counts, shapes and costs of a model, as SymPy expressions.
@@ -110,6 +86,11 @@ class Count:
     exactness: tuple = ()
     #: parameters one token uses (a mixture of experts' top-k experts), when not all
     active: Expr | None = None
+    #: the model's tensors: ``(key, occurrences)`` pairs; records name them in
+    #: ``input_keys``/``output_key`` (what a saved input or output is, for memory)
+    tensors: tuple = ()
+    #: repeated blocks' tensors between occurrences (see :func:`symcount.memory.saved_keys`)
+    boundaries: tuple = ()
 
     # -- totals ------------------------------------------------------------------
 
@@ -186,31 +167,37 @@ class Count:
 
     @property
     def activations(self) -> Expr:
-        """Output elements of every layer call, per example: what a training step keeps
-        for the backward pass (an upper bound; in-place activations share storage)."""
-        return self._cached("activations", lambda: _sum(r.outputs * r.repeat for r in self.layers
-                                                        if not isinstance(r.layer, InputLayer)))
+        """Bytes autograd saves for the backward pass of one example, training in float32
+        on a GPU, each saved tensor once (``memory().activations`` at batch 1; see
+        :meth:`memory` for other dtypes, devices and parallelism)."""
+        return self._cached("activations", lambda: self.memory().activations)
 
-    def memory(self, dtype: str = "float32", optimizer: str = "adam", batch_size=1, training: bool = True):
-        """Bytes for weights, gradients, optimizer states and activations (:class:`Memory`).
+    def memory(self, dtype: str = "float32", optimizer: str = "adam", batch_size=1, training: bool = True, *,
+               master_weights=None, recompute: str = "none", tp=1, sp: bool = False, pp=1, dp=1, zero: int = 0,
+               microbatches=None, kv_cache: bool = False, seq_len=None, device: str = "cuda",
+               attention: str = "eager"):
+        """Bytes per device for weights, gradients, optimizer states, activations and the
+        KV cache (:class:`symcount.memory.Memory`; the rules and their sources are in
+        :mod:`symcount.memory`).
 
-        weights = (parameters + buffers) · bytes; in training, gradients = trainable ·
-        bytes, optimizer states = k · trainable · bytes (``adam``/``adamw``: k = 2, the
-        first and second moments; ``sgd``: 0; ``momentum``: 1) and activations =
-        ``batch_size`` · activations · bytes. ``batch_size`` may be a dim.
+        - ``dtype``: the compute dtype (``float32``, ``bfloat16``/``bf16``, ``float16``…);
+          16-bit training keeps an fp32 master copy unless ``master_weights=False``.
+        - ``optimizer``: ``adam``, ``adamw``, ``sgd``, ``momentum``, ``adafactor``, ``adam8bit``.
+        - ``batch_size``: examples per step (the micro-batch with ``pp``/``microbatches``);
+          an int or a dim, as are ``tp``, ``pp``, ``dp``, ``microbatches`` and ``seq_len``.
+        - ``recompute``: ``none``, ``selective`` (attention's softmax part) or ``full``.
+        - ``tp``/``sp``/``pp``/``dp``/``zero``: Megatron-LM's tensor, sequence and pipeline
+          parallelism, data parallelism with ZeRO stage 0–3.
+        - ``kv_cache``/``seq_len``: inference (``training=False``) with a key/value cache of
+          ``seq_len`` tokens (default: the model's sequence length).
+        - ``device``: ``cuda`` or ``cpu`` (a dropout mask is 1 byte on CUDA, the activation's
+          dtype on the CPU); ``attention``: ``eager`` or ``flash`` kernels.
         """
-        if dtype not in DTYPE_BYTES:
-            raise ArgumentError(f"{self.name}: memory(dtype={dtype!r}): unknown dtype. "
-                                f"Known: {', '.join(DTYPE_BYTES)}")
-        if optimizer not in OPTIMIZER_STATES:
-            raise ArgumentError(f"{self.name}: memory(optimizer={optimizer!r}): unknown optimizer. "
-                                f"Known: {', '.join(OPTIMIZER_STATES)}")
-        size = DTYPE_BYTES[dtype]
-        weights = (self.total + self.buffers) * size
-        if not training:
-            return Memory(weights, sympy.Integer(0), sympy.Integer(0), batch_size * self.activations * size)
-        return Memory(weights, self.trainable * size, OPTIMIZER_STATES[optimizer] * self.trainable * size,
-                      batch_size * self.activations * size)
+        from .memory import memory
+
+        return memory(self, dtype, optimizer, batch_size, training, master_weights=master_weights,
+                      recompute=recompute, tp=tp, sp=sp, pp=pp, dp=dp, zero=zero, microbatches=microbatches,
+                      kv_cache=kv_cache, seq_len=seq_len, device=device, attention=attention)
 
     def blocks(self, depth: int = 1) -> dict[tuple[str, ...], dict[str, Expr]]:
         """Totals per block, like torchinfo's ``depth``: ``{path: {"params", "trainable",
@@ -279,7 +266,11 @@ class Count:
         broken: dict[str, list[str]] = {}  # every condition these values break, with the layers needing it
         for record in base.layers:
             for cond in record.conditions:
-                if decided(subs_value(cond.relation, mapping)) is False:
+                try:
+                    held = decided(subs_value(cond.relation, mapping))
+                except (TypeError, ZeroDivisionError):  # a size divided by zero (16 // (H - 8) at H=8)
+                    held = False
+                if held is False:
                     broken.setdefault(condition_text(cond.relation), []).append(f"{record.name} ({record.type})")
         if len(broken) == 1 and len(next(iter(broken.values()))) == 1:
             (text, (layer,)), = broken.items()
@@ -291,8 +282,16 @@ class Count:
                                     f"{'s' if len(broken) > 1 else ''} of the closed form: {needs}. "
                                     f"Current values: {current}")
         layers = tuple(r.subs(mapping) for r in base.layers)
+        for record in layers:  # a size divided by zero that no condition caught
+            if any(sympy.sympify(v).has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+                   for v in (record.params, record.macs, *record.output_shape[1:]) if v is not None):
+                raise SubstitutionError(f"{self.name} › {record.name} ({record.type}): these values divide a "
+                                        f"size by zero. Current values: {current}")
         active = None if base.active is None else subs_value(base.active, mapping)
-        return Count(self.name, layers, base.dims, all_values, base, base.uncounted, base.exactness, active)
+        tensors = tuple((key, subs_value(n, mapping)) for key, n in base.tensors)
+        boundaries = tuple((*b[:6], subs_value(b[6], mapping)) for b in base.boundaries)
+        return Count(self.name, layers, base.dims, all_values, base, base.uncounted, base.exactness, active,
+                     tensors, boundaries)
 
     def evaluate(self, what: str = "total") -> int | Expr:
         """A total as a Python int when every dim is bound, else the expression."""

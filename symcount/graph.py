@@ -25,6 +25,7 @@ import sympy
 from .count import Count
 from .dims import Condition, as_expr, decided, size_text
 from .errors import ArgumentError, ShapeError, SymcountError
+from .saved import elements
 from .layer import InputLayer, Layer, Node, Tensor, as_tensor, build, build_record, call_layer, snake_case  # noqa: F401
 
 
@@ -90,15 +91,35 @@ class Emitter:
         self.names: dict[int, str] = {}
         self.records: list = []
         self.grad = False
+        #: the model's tensors: key → how many there are (a layer's output inside
+        #: ``Repeat(block, n)`` is n tensors)
+        self.tensors: dict[int, sympy.Expr] = {}
+        #: per repeated block: (boundary key, block output key, outer input key, outer output
+        #: key, first record, end record, block input elements); see :meth:`Repeat.emit`
+        self.boundaries: list[tuple] = []
+        #: the key of the tensor the last emitted layer produced
+        self.key: int | None = None
 
-    def emit(self, layer: Layer, shape, path: tuple[str, ...] = (), repeat=sympy.Integer(1), grad: bool = True):
+    def new_tensor(self, occurrences=sympy.Integer(1)) -> int:
+        """A new tensor of the model, ``occurrences`` times over: its key."""
+        key = len(self.tensors)
+        self.tensors[key] = occurrences
+        return key
+
+    def emit(self, layer: Layer, shape, path: tuple[str, ...] = (), repeat=sympy.Integer(1), grad: bool = True,
+             inputs: tuple | None = None):
         """Record ``layer`` applied to ``shape``; return its output shape.
 
         ``grad`` says whether the input needs a gradient in training; afterwards
         ``self.grad`` says whether the output does (the input did, or the layer has
-        trainable weights), as autograd's ``requires_grad`` propagates.
+        trainable weights), as autograd's ``requires_grad`` propagates. ``inputs`` are the
+        keys of the tensors it reads (default: the last layer's output); afterwards
+        ``self.key`` is its output's (the input's own for a ``view`` layer).
         """
+        if inputs is None:
+            inputs = (self.new_tensor(repeat) if self.key is None else self.key,)
         if isinstance(layer, (Block, Repeat)):
+            self.key = inputs[0]
             first = len(self.records)
             out = layer.emit(self, shape, path, repeat, grad)
             self.grad = grad or any(r.weight_grad for r in self.records[first:])
@@ -108,14 +129,17 @@ class Emitter:
             self.names[id(layer)] = self.namer.name(layer, self.model_name)
         context = " › ".join((self.model_name, *path))
         record = build_record(layer, self.names[id(layer)], len(self.records) + 1, shape, context)
-        record = replace(record, counted=not shared, path=path, repeat=repeat, input_grad=grad)
+        self.key = inputs[0] if layer.view and inputs else self.new_tensor(repeat)
+        record = replace(record, counted=not shared, path=path, repeat=repeat, input_grad=grad,
+                         input_keys=tuple(inputs), output_key=self.key)
         self.records.append(record)
         self.grad = grad or record.weight_grad
         return record.output_shape
 
     def count(self, ties=()) -> Count:
         records = _apply_ties(self.records, ties, self.names, self.model_name)
-        return Count(self.model_name, tuple(records), model_dims(records))
+        return Count(self.model_name, tuple(records), model_dims(records),
+                     tensors=tuple(self.tensors.items()), boundaries=tuple(self.boundaries))
 
 
 def _apply_ties(records, ties, names, model_name):
@@ -209,6 +233,7 @@ class Sequential(ModelBase):
             )
         emitter = Emitter(self.name)
         shape, grad = input_layer.batch_shape, False
+        emitter.key = emitter.new_tensor()  # the model's input
         for position, layer in enumerate(layers, start=1):
             if isinstance(layer, InputLayer):
                 raise ShapeError(f"{self.name}: Input may only be the first layer; found one at position {position}")
@@ -257,14 +282,17 @@ def emit_nodes(emitter: Emitter, nodes, path, repeat, outside: bool = False) -> 
     input tensors does. Model inputs do not; a tensor from outside ``nodes`` (a
     block's input) does when ``outside``."""
     grads: dict = {}
+    keys: dict = {}
+    incoming = emitter.key  # a block's input
     for node in nodes:
         grad = any(grads.get(id(t.node), outside) for t in node.inputs)
         if isinstance(node.layer, InputLayer) and not node.inputs:
-            emitter.emit(node.layer, node.shape, path, repeat, grad=False)
-            grads[id(node)] = False
+            emitter.emit(node.layer, node.shape, path, repeat, grad=False, inputs=())
+            grads[id(node)], keys[id(node)] = False, emitter.key
             continue
-        emitter.emit(node.layer, node.shape, path, repeat, grad)
-        grads[id(node)] = emitter.grad
+        inputs = tuple(keys.get(id(t.node), incoming) for t in node.inputs)
+        emitter.emit(node.layer, node.shape, path, repeat, grad, inputs=inputs)
+        grads[id(node)], keys[id(node)] = emitter.grad, emitter.key
 
 
 class Model(ModelBase):
@@ -405,10 +433,20 @@ class Repeat(Layer):
             for i in range(int(self.n)):
                 emitter.emit(_fresh(self.block, f"{self.name}_{i}"), shape, path, repeat, grad)
                 grad = emitter.grad
-        elif isinstance(self.block, Block):
-            self.block.emit(emitter, shape, path, repeat * self.n, grad)
         else:
-            emitter.emit(self.block, shape, path + (self.name,), repeat * self.n, grad)
+            # the tensors between occurrences: T_0 (the input, outside), T_1 … T_{n−1}
+            # (one key, n − 1 of them) and T_n (the output, outside); the block reads the
+            # middle key and its output is that key too (memory.saved_keys resolves it)
+            outer_in = emitter.key
+            inner = emitter.key = emitter.new_tensor(repeat * (self.n - 1))
+            if isinstance(self.block, Block):
+                self.block.emit(emitter, shape, path, repeat * self.n, grad)
+            else:
+                emitter.emit(self.block, shape, path + (self.name,), repeat * self.n, grad)
+            out, after = emitter.key, emitter.new_tensor(repeat)
+            emitter.boundaries.append((inner, out, outer_in, after, first, len(emitter.records),
+                                       elements(shape)))
+            emitter.key = after
         if first_flags is not None:
             for i, flag in enumerate(first_flags, start=first):
                 emitter.records[i] = replace(emitter.records[i], first_without_grad=not flag)

@@ -24,6 +24,7 @@ from sympy import Expr, Integer
 
 from .dims import Condition, as_expr, at_least, decided, product, size_text
 from .errors import ArgumentError, ShapeError, SymcountError
+from .saved import Saved
 
 Shape = tuple  # (None, d1, d2, ...): batch axis first, then SymPy expressions
 
@@ -183,6 +184,10 @@ class Layer:
     - ``requirements(shape)`` yields :class:`Requirement` s checked before the
       output shape is computed (default: none). Every output dimension is also
       required to be at least 1.
+    - ``saved(shape)`` yields the :class:`~symcount.saved.Saved` tensors its backward
+      needs (activation memory); the default ``None`` means "not declared", which
+      memory reports instead of counting zero. ``view = True`` marks a layer whose
+      output is its input's storage (a reshape, an in-place activation).
 
     ``shape`` is the full input shape with the batch axis first (``None``), as in
     Keras's ``build(input_shape)``.
@@ -193,6 +198,9 @@ class Layer:
 
     #: how the layer's rule is written in derivations (:class:`symcount.derivation.Notation`)
     notation = None
+
+    #: the output is a view of the (first) input, or the input changed in place: one tensor
+    view = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -248,6 +256,10 @@ class Layer:
 
     def requirements(self, shape: Shape) -> Iterable[Requirement]:
         return ()
+
+    def saved(self, shape: Shape) -> Iterable[Saved] | None:
+        """The tensors the backward needs, per example; ``None``: not declared."""
+        return None
 
     def __call__(self, inputs):
         """Call the layer on symbolic tensors (functional API): ``y = Dense(4)(x)``."""
@@ -332,6 +344,8 @@ class Built:
     output_shape: Shape
     products: tuple[Product, ...]
     conditions: tuple[sympy.Basic, ...] = field(default=())
+    #: the saved tensors (None: the layer declares none)
+    saved: tuple[Saved, ...] | None = None
 
     @property
     def macs(self) -> Expr:
@@ -412,7 +426,8 @@ def build(layer: Layer, shape: Shape) -> Built:
         if (c := _whole(size, where, layer, shape)) is not None and c not in conditions:
             conditions.append(c)
     products = tuple(layer.products(shape))
-    return Built(weights, out, products, tuple(conditions))
+    saved = layer.saved(shape)
+    return Built(weights, out, products, tuple(conditions), None if saved is None else tuple(saved))
 
 
 @dataclass(frozen=True)
@@ -451,6 +466,12 @@ class LayerRecord:
     #: inside ``Repeat`` fed by inputs without gradient: the first occurrence's input
     #: has none although later ones (after the block's trainable weights) do
     first_without_grad: bool = False
+    #: the tensors the backward keeps (:class:`~symcount.saved.Saved`; None: not declared)
+    saved: tuple[Saved, ...] | None = None
+    #: which tensors of the model the layer reads and writes (keys of
+    #: :attr:`symcount.count.Count.tensors`): a saved input or output is one of them
+    input_keys: tuple = ()
+    output_key: int | None = None
 
     @functools.cached_property
     def params(self) -> Expr:
@@ -529,6 +550,7 @@ class LayerRecord:
             weights=tuple(w.subs(mapping) for w in self.weights),
             products=tuple(p.subs(mapping) for p in self.products),
             repeat=subs_value(self.repeat, mapping),
+            saved=None if self.saved is None else tuple(t.subs(mapping, subs_value) for t in self.saved),
             substituted=tuple({**dict(self.substituted), **dict(mapping or {})}.items()),
         )
 
@@ -546,7 +568,7 @@ def build_record(layer: Layer, name: str, position: int, shape: Shape, context: 
         raise type(exc)(f"{context} › {name} ({layer.type_name}, layer {position}): {exc}") from None
     conditions = tuple(Condition(c, (name,)) for c in built.conditions)
     return LayerRecord(name, layer.type_name, position, tuple(shape), built.output_shape,
-                       built.weights, built.products, conditions, layer)
+                       built.weights, built.products, conditions, layer, saved=built.saved)
 
 
 def positions(shape: Shape) -> Expr:

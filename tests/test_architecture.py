@@ -17,9 +17,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symcount"
 LEVELS = [
     ("symcount.errors",),
     ("symcount.files",),
-    ("symcount.dims", "symcount.expression", "symcount.printing"),
+    ("symcount.dims", "symcount.expression", "symcount.printing", "symcount.saved"),
     ("symcount.layer", "symcount.derivation"),
-    ("symcount.count",),
+    ("symcount.count", "symcount.memory"),
     ("symcount.graph",),
     ("symcount.report", "symcount.scaling"),
     ("symcount.keras", "symcount.torch"),

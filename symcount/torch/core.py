@@ -13,6 +13,7 @@ import sympy
 from ..dims import divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import InputLayer, Layer, Requirement, Weight
+from ..saved import Saved, elements, saved_input, saved_output
 from .common import TorchLayer, batch_axis, equal, probability, size
 
 
@@ -62,8 +63,13 @@ class Identity(Layer):
     """torch ``nn.Identity()``: the input unchanged. (torch also accepts and ignores any
     arguments; symcount takes none, so that a layer's configuration rebuilds it.)"""
 
+    view = True
+
     def __init__(self, name=None):
         super().__init__(name)
+
+    def saved(self, shape):
+        return ()
 
 
 class _Dropout(TorchLayer):
@@ -77,6 +83,12 @@ class _Dropout(TorchLayer):
         super().__init__(name)
         self.p = probability(p, f"{type(self).__name__}: dropout")
         self.inplace = bool(inplace)
+        self.view = self.inplace
+
+    def saved(self, shape):
+        """Training: the mask (``aten::native_dropout``; nothing when ``p = 0``, which
+        torch skips)."""
+        return (Saved("mask", elements(shape), "mask"),) if self.p > 0 else ()
 
     def requirements(self, shape):
         if self.ranks is not None and len(shape) not in self.ranks:
@@ -114,8 +126,13 @@ class Flatten(Layer):
     """torch ``nn.Flatten(start_dim=1, end_dim=-1)``: axes ``start_dim … end_dim`` become one
     of size their product; no weights. ``(None, C, H, W)`` → ``(None, C·H·W)``.
 
-    The batch axis cannot be flattened into others (its size is unknown).
+    The batch axis cannot be flattened into others (its size is unknown). A view: saves nothing.
     """
+
+    view = True
+
+    def saved(self, shape):
+        return ()
 
     def __init__(self, start_dim=1, end_dim=-1, name=None):
         super().__init__(name)
@@ -198,14 +215,25 @@ class Unflatten(Layer):
 
 
 class _Activation(TorchLayer):
-    """An elementwise activation: no weights, same shape, no multiply-accumulates counted."""
+    """An elementwise activation: no weights, same shape, no multiply-accumulates counted.
+    Saved for backward: the output (``saves = "output"``: ReLU's ``threshold_backward``,
+    sigmoid, tanh, softmax) or the input (``"input"``: GELU, SiLU…)."""
+
+    saves = "input"
+
+    def saved(self, shape):
+        return (saved_output(shape) if self.saves == "output" else saved_input(shape),)
 
 
 class ReLU(_Activation):
-    """torch ``nn.ReLU(inplace=False)``: ``max(0, x)``. No weights, same shape."""
+    """torch ``nn.ReLU(inplace=False)``: ``max(0, x)``. No weights, same shape. Saves its
+    output; ``inplace=True`` writes it over the input (one tensor)."""
+
+    saves = "output"
 
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
+        self.view = bool(inplace)
 
 
 class ReLU6(_Activation):

@@ -6,6 +6,7 @@ from ..dims import size_text
 from ..errors import ShapeError
 from ..derivation import Notation
 from ..layer import Layer, Weight
+from ..saved import saved_input
 from .common import equal, positions, size
 
 
@@ -15,6 +16,7 @@ class Linear(Layer):
     Weights: ``weight (out_features, in_features)``, ``bias (out_features,)`` when ``bias``.
     Output: the input shape ``(*, in_features)`` with its last axis ``out_features``.
     MACs: ``in_features · out_features`` per position (every axis but batch and last).
+    Saved for backward: the input (``aten::addmm``/``mm`` keeps it for the weight's gradient).
     """
 
     notation = Notation({"in_features": "n_in", "out_features": "n_out"}, inputs=("n_in",), outputs=("n_out",))
@@ -40,6 +42,9 @@ class Linear(Layer):
 
     def macs(self, shape):
         return positions(shape) * self.in_features * self.out_features
+
+    def saved(self, shape):
+        return (saved_input(shape),)
 
 
 class Bilinear(Layer):

@@ -1,0 +1,445 @@
+"""Memory per device, in bytes, as SymPy expressions: what training or serving holds.
+
+Memory is a sum of tensors, each with a size, a dtype and a reason to exist (DESIGN.md):
+
+- **weights**: every parameter and buffer, in the compute ``dtype``.
+- **gradients**: one per trainable parameter, in ``dtype``.
+- **optimizer**: the optimizer's states per trainable parameter, and with mixed precision
+  (a 16-bit ``dtype``, ``master_weights=True``) the fp32 master copy. Adam in mixed
+  precision is the ZeRO paper's accounting (Rajbhandari et al. 2020, §3.1): 2Ψ weights,
+  2Ψ gradients and K·Ψ = 12Ψ of fp32 master weights, momentum and variance.
+- **activations**: the tensors autograd saves for backward, as the layers declare them
+  (:mod:`symcount.saved`), each distinct tensor once, × ``batch_size``.
+- **kv_cache**: in inference with ``kv_cache=True``, the keys and values each attention
+  layer keeps (transformers' ``DynamicCache``).
+
+Parallelism divides them as Megatron-LM and DeepSpeed do: ZeRO stage 1, 2, 3 shards the
+optimizer states, then the gradients, then the weights over ``dp`` devices; tensor
+parallelism ``tp`` splits the weights of column-, row- and vocabulary-parallel layers
+(``Layer.tensor_parallel``) and the activations between a column-parallel layer and the
+row-parallel one after it; sequence parallelism (``sp``) splits the rest of the
+activations by ``tp`` too; pipeline parallelism ``pp`` (1F1B) keeps the first stage's
+layers and the activations of the ``pp`` micro-batches in flight there (Korthikanti et al.
+2022, §4.2). Recomputation: ``"selective"`` drops the entries marked ``selective``
+(attention's softmax and dropout), ``"full"`` keeps only each repeated block's input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Expr, Integer
+
+from .dims import Condition, as_expr, decided
+from .errors import ArgumentError
+from .saved import ATTENTIONS, DEVICES, FLOAT_BYTES, dtype_name
+
+#: optimizer states per trainable parameter, each kept in fp32 under mixed precision:
+#: (number of full-size states, bytes per state element or None for the training dtype)
+OPTIMIZERS = {
+    "sgd": (0, None),
+    "momentum": (1, None),     # torch.optim.SGD(momentum>0): momentum_buffer
+    "adam": (2, None),         # exp_avg, exp_avg_sq
+    "adamw": (2, None),
+    "adafactor": (None, None),  # factored second moment (rows + columns), no first moment
+    "adam8bit": (2, 1),        # bitsandbytes: both moments in 8 bits
+}
+RECOMPUTE = ("none", "selective", "full")
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Bytes per device: ``weights``, ``gradients``, ``optimizer``, ``activations``,
+    ``kv_cache`` and their ``total``; ``conditions`` are what the split needs (tp
+    dividing the heads, pp dividing the layers) when that is not decided; ``undeclared``
+    names the layers whose saved tensors no rule declares (their activations are missing
+    from the total, never silently zero)."""
+
+    weights: Expr
+    gradients: Expr
+    optimizer: Expr
+    activations: Expr
+    kv_cache: Expr = Integer(0)
+    conditions: tuple = ()
+    undeclared: tuple = ()
+    layers: tuple = field(default=(), repr=False)
+    options: tuple = field(default=(), repr=False)
+
+    @property
+    def total(self) -> Expr:
+        return self.weights + self.gradients + self.optimizer + self.activations + self.kv_cache
+
+    def as_dict(self) -> dict[str, Expr]:
+        return {"weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
+                "activations": self.activations, "kv_cache": self.kv_cache, "total": self.total}
+
+    def by_layer(self) -> list[tuple[str, dict[str, Expr]]]:
+        """``[(layer name, {"weights", "activations"})]``: bytes per device of each layer
+        (all its occurrences), in model order."""
+        return [(name, dict(parts)) for name, parts in self.layers]
+
+    def subs(self, values: dict | None = None, **kwargs) -> "Memory":
+        """The same memory with dims bound by name (``batch_size=8``)."""
+        given = {**(values or {}), **kwargs}
+        symbols = set()
+        for value in self.as_dict().values():
+            symbols |= value.free_symbols
+        mapping = {s: Integer(given[s.name]) for s in symbols if s.name in given}
+
+        def bind(e):
+            return e.xreplace(mapping) if isinstance(e, sympy.Basic) else e
+
+        layers = tuple((n, tuple((k, bind(v)) for k, v in parts)) for n, parts in self.layers)
+        return Memory(bind(self.weights), bind(self.gradients), bind(self.optimizer), bind(self.activations),
+                      bind(self.kv_cache), self.conditions, self.undeclared, layers, self.options)
+
+
+def _size(value, what: str, owner: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool):
+        raise ArgumentError(f"{owner}: memory({what}={value!r}): must be a positive integer or a dim")
+    try:
+        expr = as_expr(value, f"memory {what}")
+    except Exception:
+        raise ArgumentError(f"{owner}: memory({what}={value!r}): must be a positive integer or a dim") from None
+    if expr.is_number and not (expr.is_Integer and expr > 0):
+        raise ArgumentError(f"{owner}: memory({what}={value!r}): must be a positive integer or a dim")
+    return expr
+
+
+def _choice(value, what: str, known, owner: str):
+    if value not in known:
+        raise ArgumentError(f"{owner}: memory({what}={value!r}): unknown {what}. Known: {', '.join(map(str, known))}")
+    return value
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The checked options of one :func:`memory` call."""
+
+    dtype: str
+    optimizer: str
+    batch_size: Expr
+    training: bool
+    master_weights: bool
+    recompute: str
+    tp: Expr
+    sp: bool
+    pp: Expr
+    dp: Expr
+    zero: int
+    microbatches: Expr | None
+    kv_cache: bool
+    seq_len: Expr | None
+    device: str
+    attention: str
+
+
+def plan(owner: str, dtype="float32", optimizer="adam", batch_size=1, training=True, *, master_weights=None,
+         recompute="none", tp=1, sp=False, pp=1, dp=1, zero=0, microbatches=None, kv_cache=False, seq_len=None,
+         device="cuda", attention="eager") -> Plan:
+    """Check :func:`memory`'s options, naming the one that is wrong and what it needs."""
+    name = dtype_name(dtype)
+    if name is None:
+        raise ArgumentError(f"{owner}: memory(dtype={dtype!r}): unknown dtype. Known: {', '.join(FLOAT_BYTES)} "
+                            "(or bf16, fp16, fp32)")
+    _choice(optimizer, "optimizer", OPTIMIZERS, owner)
+    _choice(recompute, "recompute", RECOMPUTE, owner)
+    _choice(device, "device", DEVICES, owner)
+    _choice(attention, "attention", ATTENTIONS, owner)
+    _choice(zero, "zero", (0, 1, 2, 3), owner)
+    for flag, value in (("training", training), ("sp", sp), ("kv_cache", kv_cache)):
+        if not isinstance(value, bool):
+            raise ArgumentError(f"{owner}: memory({flag}={value!r}): must be True or False")
+    if master_weights is None:
+        master_weights = training and FLOAT_BYTES[name] == 2
+    elif not isinstance(master_weights, bool):
+        raise ArgumentError(f"{owner}: memory(master_weights={master_weights!r}): must be True, False or None")
+    if sp and tp == 1:
+        raise ArgumentError(f"{owner}: memory(sp=True) splits the sequence over the tensor-parallel group: "
+                            "it needs tp > 1")
+    if zero and dp == 1:
+        raise ArgumentError(f"{owner}: memory(zero={zero}) shards over data-parallel devices: it needs dp > 1")
+    if kv_cache and training:
+        raise ArgumentError(f"{owner}: memory(kv_cache=True) is for inference: pass training=False")
+    return Plan(name, optimizer, _size(batch_size, "batch_size", owner), training, master_weights, recompute,
+                _size(tp, "tp", owner), sp, _size(pp, "pp", owner), _size(dp, "dp", owner), zero,
+                _size(microbatches, "microbatches", owner, allow_none=True), kv_cache,
+                _size(seq_len, "seq_len", owner, allow_none=True), device, attention)
+
+
+# ---------------------------------------------------------------------------
+# Which layers a device holds (pipeline stages) and how tensor parallelism splits them
+# ---------------------------------------------------------------------------
+
+
+def _stage_share(count, p: Plan) -> tuple[list, list]:
+    """Per record, the share of its occurrences the first pipeline stage holds, and the
+    conditions that needs: records before the first repeated block are all there (the
+    embedding), a top-level repeated block's occurrences are split evenly (``n/pp``),
+    records after it belong to the last stage."""
+    shares = [Integer(1)] * len(count.layers)
+    conditions = []
+    if p.pp == 1:
+        return shares, conditions
+    top = _top_boundaries(count)
+    if not top:
+        raise ArgumentError(f"{count.name}: memory(pp={p.pp}): pipeline parallelism splits a stack of repeated "
+                            "layers over stages, and this model has none")
+    first_start = top[0][4]
+    for b in top:
+        _, _, _, _, start, end, _ = b
+        occurrences = count.layers[start].repeat if end > start else Integer(1)
+        relation = sympy.Eq(sympy.Mod(occurrences, p.pp), 0)
+        verdict = decided(relation)
+        if verdict is False:
+            raise ArgumentError(f"{count.name}: memory(pp={p.pp}): pipeline stages split the {occurrences} "
+                                f"repeated layers evenly, so pp must divide {occurrences}")
+        if verdict is None:
+            conditions.append(Condition(relation, (count.layers[start].name,)))
+        for i in range(start, end):
+            shares[i] = 1 / p.pp
+    last_end = top[-1][5]
+    for i in range(last_end, len(count.layers)):
+        shares[i] = Integer(0)
+    for i in range(first_start):
+        shares[i] = Integer(1)
+    return shares, conditions
+
+
+def _top_boundaries(count) -> list:
+    """The repeated blocks not inside another, in model order."""
+    spans = sorted(count.boundaries, key=lambda b: (b[4], -b[5]))
+    top, end = [], -1
+    for b in spans:
+        if b[4] >= end:
+            top.append(b)
+            end = b[5]
+    return top
+
+
+def _split_keys(count) -> set:
+    """The tensors tensor parallelism splits: a column-parallel layer's output, and what
+    layers without a parallel role make of split tensors only, up to the row-parallel
+    layer that gathers them (Megatron-LM's ``ColumnParallelLinear`` with
+    ``gather_output=False`` feeding ``RowParallelLinear(input_is_parallel=True)``)."""
+    split: set = set()
+    for record in count.layers:
+        role = getattr(record.layer, "tensor_parallel", None)
+        if role == "column":
+            split.add(record.output_key)
+        elif role in ("row", "vocab"):
+            continue
+        elif record.input_keys and all(k in split for k in record.input_keys) and not record.layer.view:
+            split.add(record.output_key)
+    return split
+
+
+def _held(record, p: Plan, trainable_only: bool = False) -> Expr:
+    """The record's weight elements on one device (one occurrence): parameters and
+    buffers (``trainable_only``: trainable parameters), those of column-, row- and
+    vocabulary-parallel layers divided by ``tp`` (a row-parallel layer's bias is whole
+    on every device, as in Megatron-LM's ``RowParallelLinear``)."""
+    if not record.counted:
+        return Integer(0)
+    role = getattr(record.layer, "tensor_parallel", None)
+    total = Integer(0)
+    for w in record.weights:
+        if not (w.counts and w.trainable) if trainable_only else not (w.counts or w.buffer):
+            continue
+        whole = role is None or w.buffer or (role == "row" and w.name.endswith("bias"))
+        total += w.size if whole else w.size / p.tp
+    return total
+
+
+def _tp_conditions(count, p: Plan) -> list:
+    """``tp`` must divide what each parallel layer splits (``Layer.parallel_sizes``)."""
+    conditions = []
+    if p.tp == 1:
+        return conditions
+    found = False
+    for record in count.layers:
+        sizes = getattr(record.layer, "parallel_sizes", None)
+        if getattr(record.layer, "tensor_parallel", None) is None and sizes is None:
+            continue
+        found = True
+        for what, size in (sizes(record.input_shape) if sizes else ()):
+            relation = sympy.Eq(sympy.Mod(size, p.tp), 0)
+            verdict = decided(relation)
+            if verdict is False:
+                raise ArgumentError(f"{count.name} › {record.name}: memory(tp={p.tp}): tensor parallelism splits "
+                                    f"{what} ({size}) over the devices, so tp must divide it")
+            if verdict is None:
+                conditions.append(Condition(relation, (record.name,)))
+    if not found:
+        raise ArgumentError(f"{count.name}: memory(tp={p.tp}): no layer of this model is tensor-parallel "
+                            "(column-, row- or vocabulary-parallel layers, as Megatron-LM splits a transformer)")
+    return conditions
+
+
+# ---------------------------------------------------------------------------
+# Activations: each saved tensor once
+# ---------------------------------------------------------------------------
+
+
+def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
+    """Bytes of the tensors autograd saves for one example, per device: each distinct
+    tensor once (a layer's saved output that the next layer saves as its input), every
+    occurrence of a repeated block counted; returns ``(total, bytes per record index,
+    names of layers that declare nothing)``."""
+    multiplicity = dict(count.tensors)
+    shares = shares or [Integer(1)] * len(count.layers)
+    split = _split_keys(count) if p.tp != 1 else set()
+    sizes: dict = {}   # key -> (bytes per occurrence, record index)
+    internal = Integer(0)
+    per_record: dict = {}
+    undeclared = []
+    inside = _inside_repeats(count) if p.recompute == "full" else set()
+    for index, record in enumerate(count.layers):
+        if record.saved is None:
+            if record.type != "InputLayer":
+                undeclared.append(record.name)
+            continue
+        if index in inside:
+            continue
+        for entry in record.saved:
+            if entry.attention is not None and entry.attention != p.attention:
+                continue
+            if p.recompute == "selective" and entry.selective:
+                continue
+            if entry.input_index is not None:
+                key = record.input_keys[entry.input_index] if entry.input_index < len(record.input_keys) else None
+            elif entry.tensor == "output":
+                key = record.output_key
+            else:
+                key = None
+            divisor = p.tp if (p.sp or (key if key is not None else record.output_key) in split) else Integer(1)
+            nbytes = entry.size * entry.element_bytes(p.dtype, p.device) / divisor
+            if key is None:
+                amount = nbytes * record.repeat * shares[index]
+                internal += amount
+                per_record[index] = per_record.get(index, Integer(0)) + amount
+            elif key not in sizes:
+                sizes[key] = (nbytes, index)
+    for b in (_top_boundaries(count) if p.recompute == "full" else ()):
+        inner, _, outer_in, _, start, _, elements = b
+        nbytes = elements * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
+        sizes.setdefault(outer_in, (nbytes, start))
+        sizes.setdefault(inner, (nbytes, start))
+    keys = _resolve_boundaries(count, set(sizes), sizes)
+    total = internal
+    for key in keys:
+        nbytes, index = sizes[key]
+        amount = nbytes * multiplicity.get(key, Integer(1)) * shares[index]
+        total += amount
+        per_record[index] = per_record.get(index, Integer(0)) + amount
+    return total, per_record, tuple(undeclared)
+
+
+def _inside_repeats(count) -> set:
+    return {i for b in _top_boundaries(count) for i in range(b[4], b[5])}
+
+
+def _resolve_boundaries(count, keys: set, sizes: dict) -> set:
+    """A repeated block's input and output are the tensors between its occurrences
+    (T₁ … T_{n−1}, one key of n − 1 tensors) and, outside, T₀ (when the block saves its
+    input) and T_n (when it saves its output); inner blocks first."""
+    keys = set(keys)
+    for inner, out, outer_in, after, *_ in count.boundaries:
+        input_saved, output_saved = inner in keys, out in keys
+        if output_saved and out != inner:
+            keys.discard(out)
+            sizes.setdefault(inner, sizes[out])
+        if output_saved:
+            keys.add(inner)
+            sizes.setdefault(after, sizes[inner])
+            keys.add(after)
+        if input_saved and outer_in is not None:
+            sizes.setdefault(outer_in, sizes[inner])
+            keys.add(outer_in)
+    return keys
+
+
+# ---------------------------------------------------------------------------
+# Model states and the whole
+# ---------------------------------------------------------------------------
+
+
+def _optimizer_bytes(count, p: Plan, trainable: Expr) -> Expr:
+    states, state_bytes = OPTIMIZERS[p.optimizer]
+    element = FLOAT_BYTES[p.dtype]
+    fp32 = 4 if p.master_weights else element
+    if states is None:  # Adafactor: a row and a column statistic per matrix, a full one per vector
+        factored = Integer(0)
+        for record in count.layers:
+            if not record.counted:
+                continue
+            for w in record.weights:
+                if w.counts and w.trainable:
+                    factored += (sum(w.shape[-2:]) if len(w.shape) >= 2 else w.size) * record.repeat
+        state = factored * fp32
+    else:
+        state = states * trainable * (state_bytes if state_bytes is not None else fp32)
+    master = 4 * trainable if p.master_weights else Integer(0)
+    return state + master
+
+
+def memory(count, *args, **kwargs) -> Memory:
+    """The bytes per device of training (or serving) ``count``'s model; see the module's
+    docstring for the rules and ``Count.memory`` for the arguments."""
+    p = plan(count.name, *args, **kwargs)
+    shares, conditions = _stage_share(count, p)
+    conditions += _tp_conditions(count, p)
+    element = FLOAT_BYTES[p.dtype]
+    weights = sympy.Add(*(_held(r, p) * r.repeat * shares[i] for i, r in enumerate(count.layers)))
+    trainable = sympy.Add(*(_held(r, p, True) * r.repeat * shares[i] for i, r in enumerate(count.layers)))
+    grads = trainable * element if p.training else Integer(0)
+    optimizer = _optimizer_bytes(count, p, trainable) if p.training else Integer(0)
+    if p.optimizer == "adafactor" and p.training and (p.tp != 1 or p.pp != 1):
+        optimizer = optimizer / (p.tp * p.pp)  # factored statistics follow the weights' split
+    weight_bytes = weights * element
+    if p.zero >= 1:
+        optimizer = optimizer / p.dp
+    if p.zero >= 2:
+        grads = grads / p.dp
+    if p.zero >= 3:
+        weight_bytes = weight_bytes / p.dp
+    activations = Integer(0)
+    undeclared: tuple = ()
+    per_record: dict = {}
+    if p.training:
+        in_flight = p.pp if p.microbatches is None else sympy.Min(p.pp, p.microbatches)
+        saved, per_record, undeclared = saved_bytes(count, p, shares)
+        activations = p.batch_size * saved * in_flight
+        per_record = {i: p.batch_size * v * in_flight for i, v in per_record.items()}
+    cache = kv_cache_bytes(count, p, shares) if p.kv_cache else Integer(0)
+    layers = []
+    for index, record in enumerate(count.layers):
+        held = _held(record, p) * record.repeat * shares[index] * element
+        if p.zero >= 3:
+            held = held / p.dp
+        layers.append((record.name, (("weights", held), ("activations", per_record.get(index, Integer(0))))))
+    options = tuple(sorted(vars(p).items()))
+    return Memory(weight_bytes, grads, optimizer, activations, cache, tuple(conditions), undeclared,
+                  tuple(layers), options)
+
+
+def kv_cache_bytes(count, p: Plan, shares) -> Expr:
+    """Keys and values the attention layers keep for ``seq_len`` tokens (default: the
+    model's own sequence length), ``batch_size`` sequences, in ``dtype``: the sum of
+    each layer's ``cache_elements(shape, tokens)`` (transformers' ``DynamicCache``: 2 ·
+    kv_heads · head_dim · tokens per layer; a sliding-window layer keeps fewer)."""
+    total = Integer(0)
+    found = False
+    for index, record in enumerate(count.layers):
+        rule = getattr(record.layer, "cache_elements", None)
+        if rule is None:
+            continue
+        found = True
+        total += rule(record.input_shape, p.seq_len) * record.repeat * shares[index]
+    if not found:
+        raise ArgumentError(f"{count.name}: memory(kv_cache=True): no layer of this model keeps a key/value cache "
+                            "(a decoder's self-attention does)")
+    return total * p.batch_size * FLOAT_BYTES[p.dtype] / p.tp
