@@ -26,27 +26,11 @@ from .errors import SymcountError
 from .targets import load_target
 
 
-def _count_text(count) -> str:
-    symbolic = count.symbolic or count
-    lines = [count.name]
-    for title, attribute in (("total", "total"), ("trainable", "trainable"), ("non-trainable", "non_trainable"),
-                             ("MACs", "macs"), ("FLOPs", "flops"), ("training FLOPs", "training_flops")):
-        expr, value = getattr(symbolic, attribute), getattr(count, attribute)
-        text = str(expr) if expr == value else f"{expr} = {value}"
-        if value.is_Integer:
-            text = f"{expr} = {int(value):,}" if expr != value else f"{int(value):,}"
-        lines.append(f"  {title + ':':<16}{text}")
-    if count.active is not None:  # a mixture of experts: what one token uses
-        expr, value = symbolic.active_params, count.active_params
-        text = f"{expr} = {int(value):,}" if value.is_Integer and expr != value else str(expr)
-        lines.insert(2, f"  {'active:':<16}{text}")
-    if count.uncounted:
-        lines.append("  not counted:    " + "; ".join(str(u) for u in count.uncounted))
-    if count.values:
-        lines.append("  values:         " + ", ".join(f"{k}={v}" for k, v in count.values.items()))
-    if count.conditions:
-        lines.append("  valid for:      " + ", ".join(str(c) for c in count.conditions))
-    return "\n".join(lines)
+def _count_text(count, depth=None) -> str:
+    from .report.layout import columns
+    from .report.totals import count_text
+
+    return count_text(count, columns(), depth)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,10 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--dims", action="append", default=[], metavar="NAME=VALUE,...",
                          help="a Keras model file's sizes to name: a size equal to VALUE becomes the dim NAME")
         if name == "count":
-            sub.add_argument("--json", action="store_true", help="print one JSON object")
-        if name == "summary":
-            sub.add_argument("--format", choices=("text", "markdown"), default="text",
-                             help="text (the terminal table) or markdown (table and derivations)")
+            sub.add_argument("--json", action="store_true", help="print one JSON object (as --format json)")
+        _output_flags(sub, name)
         if name == "latex":
             sub.add_argument("--standalone", action="store_true",
                              help="a complete document for pdflatex, not a fragment to paste")
@@ -91,10 +73,14 @@ def run(argv: list[str] | None = None) -> int:
     if hasattr(args, "handler"):
         return args.handler(args)
     count = load_target(args.target, args.sets, args.symbolic, args.dims)
-    if args.command == "count" and args.json:
+    if args.command in ("count", "summary") and args.format == "csv":
+        from .report import csvout
+
+        print((csvout.totals if args.command == "count" else csvout.summary)(count, args.depth), end="")
+    elif args.command == "count" and (args.json or args.format == "json"):
         print(json.dumps(count.to_json(), indent=2))
     elif args.command == "count":
-        print(_count_text(count))
+        print(_count_text(count, args.depth))
     elif args.command == "latex":
         from .report import latex
 
@@ -102,8 +88,25 @@ def run(argv: list[str] | None = None) -> int:
     elif args.format == "markdown":
         print(count.markdown(), end="")
     else:
-        print(count.summary())
+        from .report.text import summary
+
+        print(summary(count, depth=args.depth))
     return 0
+
+
+def _output_flags(sub, name: str) -> None:
+    """``--format`` and ``--depth`` of ``count`` and ``summary``."""
+    if name == "count":
+        sub.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                         help="text (formula = value, fitted to COLUMNS), csv (quantity,formula,value) or json")
+    if name == "summary":
+        sub.add_argument("--format", choices=("text", "markdown", "csv"), default="text",
+                         help="text (the terminal table, fitted to COLUMNS), markdown (table and derivations) "
+                              "or csv (one row per layer, formula and value columns)")
+    if name in ("count", "summary"):
+        sub.add_argument("--depth", type=int, metavar="N",
+                         help="fold blocks nested deeper than N into one row with their totals (count: "
+                              "list each block's parameters)")
 
 
 def _zoo(args) -> int:

@@ -1,6 +1,7 @@
 """The `symcount` command as a user runs it: a real subprocess, one-line errors, exit 2."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -39,7 +40,8 @@ def test_count_json_without_a_value_keeps_the_formula(examples):
 
 
 def test_summary_prints_keras_style_table_with_both_columns(examples):
-    out = run("summary", str(examples / "seed_cnn.yaml"), "--set", "classes=9")
+    out = subprocess.run([sys.executable, "-m", "symcount", "summary", str(examples / "seed_cnn.yaml"), "--set",
+                          "classes=9"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
     assert out.returncode == 0, out.stderr
     assert 'Model: "seed_cnn"' in out.stdout
     assert "conv2d (Conv2D)" in out.stdout and "(None, 84, 84, 32)" in out.stdout

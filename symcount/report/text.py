@@ -2,21 +2,28 @@
 column beside the number column and a MACs column (multiply-accumulates of one call of
 the layer, per example: the number when every dim is bound, else the formula). Formulas
 are printed as SymPy reads them back, floors over one denominator
-(``16384*(floor((H - 32)/12) + 1) + 512``); a formula longer than its column wraps at
-the terms of its sum (then, for a term wider than the column, at spaces) instead of
-breaking the table. Below Keras's parameter totals come the costs: MACs, forward FLOPs
-(FlopCounterMode's convention, 2 per multiply-accumulate) and training FLOPs (forward +
-backward), each as formula = value. Only formatting happens here."""
+(``16384*(floor((H - 32)/12) + 1) + 512``).
+
+The table fits the width it is given (``COLUMNS``, see :func:`symcount.report.layout.columns`):
+columns take their natural widths, and when those do not fit the widest is narrowed
+first; a formula wraps at the terms of its sum (then after the factors of a product,
+then at spaces), a layer name too long for its column is elided in the middle
+(``transformer.h.0.…attn.c_proj``) with its type on the next line, and where even the
+narrowest columns do not fit, the MACs column and then the shape column are left out
+(the costs stay in the totals below). ``depth`` folds the blocks deeper than it into
+one row each (:mod:`symcount.report.rows`). Below come Keras's parameter totals and
+the costs — MACs, forward FLOPs (FlopCounterMode's convention, 2 per multiply-accumulate)
+and training FLOPs (forward + backward) — each as ``formula = value``
+(:mod:`symcount.report.totals`, the same lines as ``symcount count``). Only formatting
+happens here."""
 
 from __future__ import annotations
 
-import textwrap
-
 from ..dims import condition_text
 from .. import printing
-
-FORMULA_WIDTH = 34
-SHAPE_WIDTH = 26
+from .layout import borders, columns, elide, share, table, wrap
+from .rows import rows as table_rows
+from .totals import COSTS, PARAMS, expr_lines, text_lines, total_lines
 
 
 def number(value) -> str:
@@ -32,146 +39,88 @@ def formula(expr) -> str:
 
 def wrap_terms(expr, width: int) -> str:
     """``expr`` on lines of at most ``width`` characters, broken between the terms of
-    its sum (a term wider than that is wrapped at its spaces)."""
-    lines, current = [], ""
-    for term in printing.terms(expr, "python"):
-        candidate = f"{current} {term}" if current else term
-        if current and len(candidate) > width:
-            lines.append(current)
-            current = term
-        else:
-            current = candidate
-    lines.append(current)
-    return "\n".join(part for line in lines for part in _wrap_product(line, width))
+    its sum (a term wider than that after its factors, then at spaces)."""
+    return "\n".join(expr_lines(expr, width))
 
 
-def _wrap_product(text: str, width: int) -> list[str]:
-    """A line wider than ``width`` broken after its top-level ``*`` s, then at spaces."""
-    if len(text) <= width:
-        return [text]
-    factors, depth, start = [], 0, 0
-    for i, c in enumerate(text):
-        depth += (c == "(") - (c == ")")
-        if c == "*" and depth == 0 and text[i - 1:i + 1] != "**" and text[i:i + 2] != "**":
-            factors.append(text[start:i + 1])
-            start = i + 1
-    factors.append(text[start:])
-    lines, current = [], ""
-    for factor in factors:
-        if current and len(current + factor) > width:
-            lines.append(current)
-            current = factor
-        else:
-            current += factor
-    lines.append(current)
-    return [part for line in lines for part in _wrap(line, width)]
+HEADER = ("Layer (type)", "Output Shape", "Param # (formula)", "Param #", "MACs")
+#: the narrowest each column is made before columns are left out
+MINIMUM = (20, 10, 14, 0, 10)
+#: the widths columns are narrowed to before any is narrowed further (the formula
+#: columns wrap best, the names worst)
+PREFERRED = (24, 20, 20, 0, 14)
 
 
-def readable_bytes(n_params) -> str:
-    """Keras's ``readable_memory_size`` at 4 bytes (float32) per parameter."""
-    if not getattr(n_params, "is_Integer", False):
-        return ""
-    size, units = int(n_params) * 4.0, ["B", "KB", "MB", "GB", "TB"]
-    for unit in units:
-        if size < 1024 or unit == units[-1]:
-            return f" ({size:.2f} {unit})"
-        size /= 1024
-    return ""
+def _label(row, width: int) -> str:
+    """``name (Type)`` on one line when it fits, else the name (elided in the middle)
+    over its type."""
+    if len(row.label) <= width:
+        return row.label
+    rest = row.label[len(row.name) + 1:]
+    return elide(row.name, width) + "\n" + "\n".join(elide(part, width) for part in wrap(rest, width))
 
 
-def readable_count(value) -> str:
-    """`` (56.62 M)`` for an integer of at least a thousand: a cost's magnitude at a glance."""
-    if not getattr(value, "is_Integer", False) or int(value) < 1000:
-        return ""
-    size = float(int(value))
-    for unit in ("K", "M", "G", "T", "P"):
-        size /= 1000
-        if size < 1000 or unit == "P":
-            return f" ({size:.2f} {unit})"
-    return ""  # pragma: no cover
+def _cells(row) -> list:
+    """The natural one-line text of each column."""
+    return [row.label, printing.shape(row.output_shape, "python"), formula(row.params_formula),
+            number(row.params) if row.params.is_Integer else "",
+            number(row.macs) if row.macs.is_Integer else formula(row.macs)]
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """Lines already broken (``\\n``) are kept; each is wrapped at spaces to ``width``."""
-    return [part for line in text.split("\n")
-            for part in (textwrap.wrap(line, width, break_on_hyphens=False) or [""])]
-
-
-def _table(header: list[str], rows: list[list[str]], widths: list[int], right: set[int]) -> list[str]:
-    def line(left, mid, fill, r):
-        return left + mid.join(fill * (w + 2) for w in widths) + r
-
-    def cells(values):
-        wrapped = [_wrap(v, w) for v, w in zip(values, widths)]
-        height = max(len(c) for c in wrapped)
-        out = []
-        for i in range(height):
-            parts = []
-            for col, (chunk, w) in enumerate(zip(wrapped, widths)):
-                text = chunk[i] if i < len(chunk) else ""
-                parts.append(text.rjust(w) if col in right else text.ljust(w))
-            out.append("│ " + " │ ".join(parts) + " │")
-        return out
-
-    lines = [line("┏", "┳", "━", "┓")]
-    lines += [c.replace("│", "┃") for c in cells(header)]
-    lines.append(line("┡", "╇", "━", "┩"))
-    for i, row in enumerate(rows):
-        lines += cells(row)
-        lines.append(line("├", "┼", "─", "┤") if i < len(rows) - 1 else line("└", "┴", "─", "┘"))
-    if not rows:
-        lines.append(line("└", "┴", "─", "┘"))
-    return lines
-
-
-def _total(count, symbolic, attribute: str, readable) -> str:
-    """``formula = value`` for one total (the value alone when it is the formula)."""
-    value, expr = getattr(count, attribute), getattr(symbolic, attribute)
-    keys = printing.repeats(count)
-    text = number(value) + readable(value) if value.is_Integer else formula(printing.collect(value, keys))
-    if value != expr:
-        text = f"{formula(printing.collect(expr, keys))} = {text}"
-    return text
-
-
-#: the cost totals under the parameter totals: title, Count attribute
-COSTS = (("MACs", "macs"), ("FLOPs", "flops"), ("Training FLOPs", "training_flops"))
-
-
-def summary(count) -> str:
-    """Keras-style summary: Layer (type), Output Shape, Param # as formula and as number,
-    MACs; then the parameter totals and the cost totals (per example)."""
-    symbolic = count.symbolic or count
-    rows = []
-    for record, sym in zip(count.layers, symbolic.layers):
-        rows.append([
-            record.label + ("" if record.counted else " [shared]")
-            + ("" if record.repeat == 1 else f" ×{formula(record.repeat)}"),
-            printing.shape(record.output_shape, "python"),
-            formula(sym.params),
-            number(record.params) if record.params.is_Integer else "",
-            number(record.macs) if record.macs.is_Integer else formula(record.macs),
-        ])
-    label_w = max([len("Layer (type)"), *(len(r[0]) for r in rows)])
-    shape_w = min(max([len("Output Shape"), *(len(r[1]) for r in rows)]), SHAPE_WIDTH)
-    formula_w = min(max([len("Param # (formula)"), *(len(r[2]) for r in rows)]), FORMULA_WIDTH)
-    macs_w = min(max([len("MACs"), *(len(r[4]) for r in rows)]), FORMULA_WIDTH)
-    for row, record, sym in zip(rows, count.layers, symbolic.layers):
-        row[2] = wrap_terms(sym.params, formula_w)
-        if not record.macs.is_Integer:
-            row[4] = wrap_terms(record.macs, macs_w)
-    number_w = max([len("Param #"), *(len(r[3]) for r in rows)])
-    right = {3} | ({4} if all(record.macs.is_Integer for record in count.layers) else set())
-    lines = [f'Model: "{count.name}"']
-    lines += _table(["Layer (type)", "Output Shape", "Param # (formula)", "Param #", "MACs"], rows,
-                    [label_w, shape_w, formula_w, number_w, macs_w], right=right)
-    for title, attribute in (("Total", "total"), ("Trainable", "trainable"), ("Non-trainable", "non_trainable")):
-        lines.append(f" {title} params: {_total(count, symbolic, attribute, readable_bytes)}")
+def summary(count, width: int | None = None, depth: int | None = None) -> str:
+    """Keras-style summary fitted to ``width`` columns (default: the terminal's, see
+    :func:`symcount.report.layout.columns`): Layer (type), Output Shape, Param # as
+    formula and as number, MACs; then the parameter totals and the cost totals (per
+    example). ``depth`` folds blocks deeper than it into one row with their totals."""
+    width = columns() if width is None else max(width, 40)
+    rows = table_rows(count, depth)
+    natural_cells = [_cells(row) for row in rows]
+    natural = [max([len(HEADER[i]), *(len(c[i]) for c in natural_cells)]) for i in range(len(HEADER))]
+    natural[1] = max(len(HEADER[1]), *(len(p) for c in natural_cells for p in wrap(c[1], 26))) \
+        if natural_cells else natural[1]
+    numeric_macs = all(row.macs.is_Integer for row in rows)
+    minimum = list(MINIMUM)
+    minimum[3] = natural[3]
+    if numeric_macs:
+        minimum[4] = natural[4]
+    kept = list(range(len(HEADER)))
+    widths = None
+    for dropped in ((), (4,), (4, 1)):
+        kept = [i for i in range(len(HEADER)) if i not in dropped]
+        widths = share([natural[i] for i in kept], [minimum[i] for i in kept], width - borders(len(kept)),
+                       [PREFERRED[i] for i in kept], last=[0])
+        if widths is not None:
+            break
+    if widths is None:  # only at the narrowest widths: the formula column takes what is left
+        kept = [0, 2, 3]
+        rest = max(width - borders(len(kept)) - natural[3], 8)
+        widths = [rest - rest // 2, rest // 2, natural[3]]
+    column = dict(zip(kept, widths))
+    cells = []
+    for row, natural_row in zip(rows, natural_cells):
+        full = list(natural_row)
+        full[0] = _label(row, column[0])
+        full[2] = wrap_terms(row.params_formula, column[2])
+        if 4 in column and not row.macs.is_Integer:
+            full[4] = wrap_terms(row.macs, column[4])
+        cells.append([full[i] for i in kept])
+    right = {kept.index(3)} | ({kept.index(4)} if 4 in column and numeric_macs else set())
+    lines = [elide(f'Model: "{count.name}"', width)]
+    lines += table([HEADER[i] for i in kept], cells, widths, right=right)
+    if 4 not in column:
+        left_out = "MACs column is" if 1 in column else "Output Shape and MACs columns are"
+        lines += text_lines(" ", f"The {left_out} left out to fit {width} columns (COLUMNS); "
+                                 "the totals below include the MACs.", width)
+    if depth is not None and any(row.layers for row in rows):
+        lines += text_lines(" ", f"Blocks deeper than depth {depth} are folded into one row each, "
+                                 "with the totals of their layers over every repetition.", width)
+    for title, attribute in PARAMS:
+        lines += total_lines(f" {title}: ", count, attribute, width)
     for title, attribute in COSTS:
-        lines.append(f" {title}: {_total(count, symbolic, attribute, readable_count)}")
+        lines += total_lines(f" {title}: ", count, attribute, width)
     if count.values:
-        lines.append(" Values: " + ", ".join(f"{k}={v}" for k, v in count.values.items()))
+        lines += text_lines(" Values: ", ", ".join(f"{k}={v}" for k, v in count.values.items()), width)
     conditions = count.conditions
     if conditions:
-        lines.append(" Valid for: " + ", ".join(condition_text(c.relation) for c in conditions))
+        lines += text_lines(" Valid for: ", ", ".join(condition_text(c.relation) for c in conditions), width)
     return "\n".join(lines)
