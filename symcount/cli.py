@@ -33,10 +33,20 @@ def _count_text(count, depth=None) -> str:
     return count_text(count, columns(), depth)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (``error: symcount count: …``, status 2), not a
+    usage block over several lines; ``-h`` still prints the whole usage. Its subcommands'
+    parsers are of this class too (argparse builds them with ``type(parser)``)."""
+
+    def error(self, message):
+        print(f"error: {self.prog}: {message} (see `{self.prog} -h`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="symcount", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="symcount", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"symcount {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("count", "parameter totals as formulas and numbers"),
@@ -65,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_scaling import register
 
     register(commands)
+    from . import cli_memory
+
+    cli_memory.register(commands)
     return parser
 
 
@@ -142,6 +155,8 @@ def _emit(text: str, path: str | None, inputs=()) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # a count of more than 4,300 digits is printed, not a traceback
     try:
         return run(argv)
     except SymcountError as exc:
@@ -153,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader (``| head``) stopped early: not an error
         sys.stderr.close()
         return 0
+    finally:
+        sys.set_int_max_str_digits(previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,8 +43,13 @@ OPTIMIZERS = {
     "adam": (2, None),         # exp_avg, exp_avg_sq
     "adamw": (2, None),
     "adafactor": (None, None),  # factored second moment (rows + columns), no first moment
-    "adam8bit": (2, 1),        # bitsandbytes: both moments in 8 bits
+    "adam8bit": (2, 1),        # bitsandbytes Adam8bit: both moments in 8 bits, fp32 absmax per block
 }
+#: optimizers whose torch implementation keeps a ``step`` tensor per parameter
+STEPPED = ("adam", "adamw", "adafactor")
+#: bitsandbytes' 8-bit optimizers: block size of the fp32 absmax statistics, and the
+#: smallest tensor kept in 8 bits (``min_8bit_size``; smaller ones keep fp32 states)
+BNB_BLOCK, BNB_MIN_8BIT = 256, 4096
 RECOMPUTE = ("none", "selective", "full")
 
 
@@ -367,23 +372,54 @@ def _resolve_boundaries(count, keys: set, sizes: dict) -> set:
 # ---------------------------------------------------------------------------
 
 
-def _optimizer_bytes(count, p: Plan, trainable: Expr) -> Expr:
+def _optimizer_bytes(count, p: Plan, trainable: Expr, shares) -> Expr:
+    """States per trainable parameter (in fp32 with master weights, else in ``dtype``;
+    ``adam8bit``'s in one byte), plus the fp32 master copy. Adafactor (``torch.optim.Adafactor``)
+    keeps no first moment and factors the second: for a weight of shape ``(…, r, c)`` a row
+    statistic of ``∏shape[:-1]`` and a column statistic of ``∏shape[:-2]·c`` elements; a
+    vector keeps a full one."""
     states, state_bytes = OPTIMIZERS[p.optimizer]
-    element = FLOAT_BYTES[p.dtype]
-    fp32 = 4 if p.master_weights else element
-    if states is None:  # Adafactor: a row and a column statistic per matrix, a full one per vector
+    fp32 = 4 if p.master_weights else FLOAT_BYTES[p.dtype]
+    if states is None:
         factored = Integer(0)
-        for record in count.layers:
+        for index, record in enumerate(count.layers):
             if not record.counted:
                 continue
             for w in record.weights:
                 if w.counts and w.trainable:
-                    factored += (sum(w.shape[-2:]) if len(w.shape) >= 2 else w.size) * record.repeat
+                    if len(w.shape) >= 2:
+                        size = _product(w.shape[:-1]) + _product(w.shape[:-2]) * w.shape[-1]
+                    else:
+                        size = w.size
+                    factored += size * record.repeat * shares[index]
         state = factored * fp32
+    elif p.optimizer == "adam8bit":  # bitsandbytes Optimizer2State.init_state
+        state = Integer(0)
+        for index, record in enumerate(count.layers):
+            if not record.counted:
+                continue
+            for w in record.weights:
+                if w.counts and w.trainable:
+                    n = w.size
+                    eight_bit = 2 * n + 2 * 4 * sympy.ceiling(n / BNB_BLOCK)
+                    per = eight_bit if n.is_number and n >= BNB_MIN_8BIT else \
+                        8 * n if n.is_number else sympy.Piecewise((8 * n, n < BNB_MIN_8BIT), (eight_bit, True))
+                    state += per * record.repeat * shares[index]
     else:
-        state = states * trainable * (state_bytes if state_bytes is not None else fp32)
+        state = states * trainable * fp32
     master = 4 * trainable if p.master_weights else Integer(0)
+    if p.optimizer in STEPPED:  # torch.optim's state["step"]: an fp32 scalar per parameter tensor
+        tensors = sympy.Add(*(r.repeat * shares[i] for i, r in enumerate(count.layers) if r.counted
+                              for w in r.weights if w.counts and w.trainable))
+        state += 4 * tensors
     return state + master
+
+
+def _product(sizes) -> Expr:
+    out = Integer(1)
+    for s in sizes:
+        out *= s
+    return out
 
 
 def memory(count, *args, **kwargs) -> Memory:
@@ -396,9 +432,7 @@ def memory(count, *args, **kwargs) -> Memory:
     weights = sympy.Add(*(_held(r, p) * r.repeat * shares[i] for i, r in enumerate(count.layers)))
     trainable = sympy.Add(*(_held(r, p, True) * r.repeat * shares[i] for i, r in enumerate(count.layers)))
     grads = trainable * element if p.training else Integer(0)
-    optimizer = _optimizer_bytes(count, p, trainable) if p.training else Integer(0)
-    if p.optimizer == "adafactor" and p.training and (p.tp != 1 or p.pp != 1):
-        optimizer = optimizer / (p.tp * p.pp)  # factored statistics follow the weights' split
+    optimizer = _optimizer_bytes(count, p, trainable, shares) if p.training else Integer(0)
     weight_bytes = weights * element
     if p.zero >= 1:
         optimizer = optimizer / p.dp
