@@ -11,6 +11,8 @@ formatting happens here: every expression comes from the count and its records.
 
 from __future__ import annotations
 
+import re
+
 from ..derivation import Derivation
 from ..printing import collect, condition, latex, latex_name, latex_number, repeats, shape, terms, tex_escape, width
 
@@ -42,12 +44,65 @@ def _factors(piece: str) -> list[str]:
     return parts + [piece[start:]]
 
 
+def _split_sum(text: str) -> list[str]:
+    """LaTeX of a sum split at its top-level ``+`` and ``-`` (outside braces and
+    ``\\left…\\right``), each piece with its sign: ``["a", "+ b", "- c"]``."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text.startswith("\\left", i) or text[i] == "{":
+            depth += 1
+        elif text.startswith("\\right", i) or text[i] == "}":
+            depth -= 1
+        elif depth == 0 and i > start and (text.startswith(" + ", i) or text.startswith(" - ", i)):
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    return parts + [text[start:]]
+
+
+_BRACKETED = re.compile(r"^((?:[+-]|\\cdot) )?\\left\((.*)\\right\)$", re.DOTALL)
+
+
+def _matched(inner: str) -> bool:
+    """Whether ``\\left``/``\\right`` and braces balance inside ``inner`` (so the outer
+    pair encloses all of it)."""
+    depth = 0
+    for i in range(len(inner)):
+        if inner.startswith("\\left", i) or inner[i] == "{":
+            depth += 1
+        elif inner.startswith("\\right", i) or inner[i] == "}":
+            depth -= 1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _expand(piece: str, room: float) -> list[str]:
+    """A piece wider than ``room`` as smaller pieces: at its top-level products, then,
+    for a bracketed sum, at the sum's terms, the brackets becoming ``\\bigl(``/``\\bigr)``
+    (which, unlike ``\\left``/``\\right``, may stand on different rows of an
+    ``align*``). A piece that cannot be split is kept whole."""
+    if width(piece) <= room:
+        return [piece]
+    factors = _factors(piece)
+    if len(factors) > 1:
+        return [p for f in factors for p in _expand(f, room)]
+    match = _BRACKETED.match(piece)
+    if match is None or not _matched(match.group(2)):
+        return [piece]
+    terms_ = _split_sum(match.group(2))
+    if len(terms_) < 2:
+        return [piece]
+    big = "\\Bigl(" if "\\frac" in piece else "\\bigl("
+    terms_[0] = (match.group(1) or "") + big + terms_[0]
+    terms_[-1] += big.replace("l(", "r)")
+    return [p for t in terms_ for p in _expand(t, room)]
+
+
 def _pack(pieces: list[str], room: float) -> list[str]:
     """Pieces (terms with their signs) packed greedily into lines of at most ``room``;
-    a term wider than a line is broken at its products."""
-    split = []
-    for piece in pieces:
-        split += _factors(piece) if width(piece) > room else [piece]
+    a term wider than a line is broken at its products, a bracketed sum at its terms."""
+    split = [p for piece in pieces for p in _expand(piece, room)]
     lines, current = [], ""
     for piece in split:
         candidate = f"{current} {piece}" if current else piece
@@ -98,8 +153,46 @@ def _align(blocks: list[tuple[str | None, list[str]]]) -> str:
 # ---------------------------------------------------------------------------
 
 
+def breakable(name: str) -> str:
+    """A layer or block name in ``\\texttt``, free to break after its dots and underscores."""
+    text = tex_escape(name).replace(".", ".\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}")
+    return f"\\texttt{{{text}}}"
+
+
 def _name(record) -> str:
-    return f"\\texttt{{{tex_escape(record.name)}}}"
+    return breakable(record.name)
+
+
+#: a layer name longer than this is printed in the table with its block path abbreviated
+ABBREVIATE = 24
+
+
+def abbreviations(names) -> dict[str, int]:
+    """The block paths (a name up to its last dot) of names longer than :data:`ABBREVIATE`,
+    numbered in order of first appearance: ``{"encoder.block.0.layer.0": 1, …}``."""
+    out: dict[str, int] = {}
+    for name in names:
+        if len(name) > ABBREVIATE and "." in name:
+            prefix = name.rsplit(".", 1)[0]
+            if len(prefix) >= 8:
+                out.setdefault(prefix, len(out) + 1)
+    return out
+
+
+def _short(name: str, legend: dict[str, int]) -> str:
+    """``⟨1⟩.SelfAttention`` for a name whose block path is in the legend."""
+    prefix, _, tail = name.rpartition(".")
+    if prefix in legend:
+        return f"$\\langle {legend[prefix]}\\rangle$.{breakable(tail)}"
+    return breakable(name)
+
+
+def legend_sentence(legend: dict[str, int]) -> str:
+    """``Layer names shortened: ⟨1⟩ = encoder.block.0.layer.0, …`` (empty without any)."""
+    if not legend:
+        return ""
+    items = ", ".join(f"$\\langle {k}\\rangle$~=~{breakable(prefix)}" for prefix, k in legend.items())
+    return f"{{\\raggedright\\noindent Layer names shortened in the table: {items}.\\par}}\n"
 
 
 def _context(record) -> str:
@@ -183,24 +276,21 @@ def totals(count) -> str:
     lines = [("P", "total")]
     if symbolic.non_trainable != 0:
         lines += [("P_{\\text{trainable}}", "trainable"), ("P_{\\text{non-trainable}}", "non_trainable")]
-    rows = []
     keys = repeats(count)
     by_block = {k: v for k, v in symbolic.blocks(1).items() if k}
     block_lhs = {key: f"P_{{\\text{{{tex_escape(key[0])}}}}}" for key in by_block}
     lhs_width = max(width(lhs) for lhs in [*(l for l, _ in lines), *block_lhs.values(), *(l for l, _ in COSTS)])
-    for lhs, attribute in lines:
-        rows += _total_rows(lhs, getattr(symbolic, attribute), getattr(count, attribute), keys, lhs_width)
-    blocks.append((None, rows))
+    for lhs, attribute in lines:  # a page may break between equations, not inside one
+        blocks.append((None, _total_rows(lhs, getattr(symbolic, attribute), getattr(count, attribute), keys,
+                                         lhs_width)))
     if by_block:
         bound = count.blocks(1)
-        rows = []
-        for key, group in by_block.items():
-            rows += _total_rows(block_lhs[key], group["params"], bound[key]["params"], keys, lhs_width)
-        blocks.append(("per block:", rows))
-    rows = []
-    for lhs, attribute in COSTS:
-        rows += _total_rows(lhs, getattr(symbolic, attribute), getattr(count, attribute), keys, lhs_width)
-    blocks.append((COST_NOTE, rows))
+        for i, (key, group) in enumerate(by_block.items()):  # a page may break between blocks
+            blocks.append(("per block:" if i == 0 else None,
+                           _total_rows(block_lhs[key], group["params"], bound[key]["params"], keys, lhs_width)))
+    for i, (lhs, attribute) in enumerate(COSTS):
+        blocks.append((COST_NOTE if i == 0 else None,
+                       _total_rows(lhs, getattr(symbolic, attribute), getattr(count, attribute), keys, lhs_width)))
     return _align(blocks)
 
 
@@ -224,15 +314,27 @@ def values_sentence(count) -> str:
 # The table
 # ---------------------------------------------------------------------------
 
-def _columns(numeric_macs: bool) -> str:
-    """Layer, shape and formula as ragged paragraphs; the numbers right-aligned; the
-    MACs a number column when every layer's MACs are numbers, else a formula paragraph."""
-    def para(width):
-        return f">{{\\raggedright\\arraybackslash}}p{{{width}\\linewidth}}"
+def _number_width(values) -> float:
+    """A rough width in pt of the widest number among ``values`` in ``\\small`` type
+    (digits 5pt, a grouping comma 2.8pt), at least the header's."""
+    widest = 0.0
+    for value in values:
+        if getattr(value, "is_Integer", False):
+            digits = len(str(abs(int(value))))
+            widest = max(widest, 5.0 * digits + 2.8 * ((digits - 1) // 3))
+    return max(widest, 42.0)  # the header, Param #, in small type
+
+
+def _columns(numeric_macs: bool, reserved: float) -> str:
+    """Layer, shape and formula as ragged paragraphs sharing what the number columns
+    (``reserved`` pt with their padding) leave of the line; the numbers right-aligned;
+    the MACs a number column when every layer's MACs are numbers, else a formula paragraph."""
+    def para(share):
+        return f">{{\\raggedright\\arraybackslash}}p{{\\dimexpr {share}\\linewidth - {share * reserved:.1f}pt\\relax}}"
 
     if numeric_macs:
-        return "@{}" + para(0.23) + para(0.19) + para(0.24) + "rr@{}"
-    return "@{}" + para(0.23) + para(0.15) + para(0.21) + "r" + para(0.19) + "@{}"
+        return "@{}" + para(0.34) + para(0.29) + para(0.37) + "rr@{}"
+    return "@{}" + para(0.29) + para(0.2) + para(0.27) + "r" + para(0.24) + "@{}"
 
 
 _HEADER = r"Layer (type) & Output shape & Param \# (formula) & Param \# & MACs \\"
@@ -247,36 +349,57 @@ def _cost(value) -> str:
     return _number(value) if getattr(value, "is_Integer", False) else f"${latex(value)}$"
 
 
-def _table_rows(count) -> list[str]:
+def _inline(text: str) -> str:
+    """Math for a table cell: ``\\bigl(``/``\\bigr)`` for ``\\left(``/``\\right)``, so that
+    inline math may break after the ``+`` of a bracketed sum (TeX never breaks inside a
+    ``\\left…\\right`` group)."""
+    return text.replace("\\left(", "\\bigl(").replace("\\right)", "\\bigr)")
+
+
+def _table_rows(count, legend: dict[str, int]) -> list[str]:
     symbolic = count.symbolic or count
     rows = []
     for record, sym in zip(count.layers, symbolic.layers):
-        name = _name(record).replace("\\_", "\\_\\allowbreak{}")  # a long name may break after _
-        label = f"{name} ({tex_escape(record.type)})"
+        label = f"{_short(record.name, legend)} ({tex_escape(record.type)})"
         if not record.counted:
             label += " [shared]"
         if record.repeat != 1:
             label += f" ${{\\times}}\\,{latex(record.repeat)}$"
         out = f"${shape(record.output_shape)}$"
-        rows.append(f"{label} & {out} & ${latex(sym.params)}$ & {_number(record.params)} & {_cost(record.macs)} \\\\")
+        rows.append(f"{label} & {out} & ${_inline(latex(sym.params))}$ & {_number(record.params)} & "
+                    f"{_inline(_cost(record.macs))} \\\\")
     return rows
 
 
-def table(count, long: bool = False) -> str:
+#: a table of more layers than this is a ``longtable`` (it would not fit one page)
+LONG_TABLE = 30
+
+
+def table(count, long: bool | None = None) -> str:
     """The Keras-style table with ``booktabs`` rules: Layer (type), Output shape, Param #
     as a formula in the model's dims and as a number, MACs per example (a number when
     bound, else the formula). ``long=True`` gives a ``longtable`` that breaks across
-    pages; otherwise a ``table`` float with a ``tabular``."""
+    pages, ``False`` a ``table`` float with a ``tabular``; by default a ``longtable``
+    for more than :data:`LONG_TABLE` layers. Layer names longer than
+    :data:`ABBREVIATE` have their block path abbreviated (``⟨1⟩.SelfAttention``), with
+    the legend above the table."""
     symbolic = count.symbolic or count
     keys = repeats(count)
+    long = len(count.layers) > LONG_TABLE if long is None else long
+    legend = abbreviations(r.name for r in count.layers)
     macs = count.macs if count.macs.is_Integer else collect(count.macs, keys)
-    total = (f"Total & & ${latex(collect(symbolic.total, keys))}$ & {_number(count.total)} & "
-             f"{_cost(macs)} \\\\")
-    body = _table_rows(count)
-    columns = _columns(all(r.macs.is_Integer for r in count.layers) and count.macs.is_Integer)
+    total = (f"Total & & ${_inline(latex(collect(symbolic.total, keys)))}$ & {_number(count.total)} & "
+             f"{_inline(_cost(macs))} \\\\")
+    body = _table_rows(count, legend)
+    numeric_macs = all(r.macs.is_Integer for r in count.layers) and count.macs.is_Integer
+    numbers = _number_width([count.total, *(r.params for r in count.layers)])
+    if numeric_macs:
+        numbers += _number_width([count.macs, *(r.macs for r in count.layers)])
+    padding = 8.0 * (5 - 1) + 2  # \tabcolsep (4pt) on each side of the inner columns, and slack
+    columns = _columns(numeric_macs, numbers + padding)
     setup = "\\small\\setlength{\\tabcolsep}{4pt}"
     if long:
-        return "\n".join([
+        return legend_sentence(legend) + "\n".join([
             "{" + setup,
             f"\\begin{{longtable}}{{{columns}}}",
             "\\toprule", _HEADER, "\\midrule", "\\endhead",
@@ -288,6 +411,7 @@ def table(count, long: bool = False) -> str:
         "\\begin{table}[htbp]",
         "\\centering" + setup,
         f"\\caption{{Parameters and multiply-accumulates of \\texttt{{{tex_escape(count.name)}}}}}",
+        *([legend_sentence(legend)] if legend else []),
         f"\\begin{{tabular}}{{{columns}}}",
         "\\toprule", _HEADER, "\\midrule",
         *body, "\\midrule", total, "\\bottomrule",
