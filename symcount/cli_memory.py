@@ -124,7 +124,9 @@ def _gib(value) -> str:
 
 
 def _setting(kwargs) -> str:
-    shown = [f"{kwargs['dtype']}", "training" if kwargs["training"] else "inference"]
+    from .saved import dtype_name
+
+    shown = [dtype_name(kwargs["dtype"]) or kwargs["dtype"], "training" if kwargs["training"] else "inference"]
     if kwargs["training"]:
         shown.append(kwargs["optimizer"])
     shown.append(f"batch {kwargs['batch_size']}")
@@ -141,22 +143,64 @@ def _setting(kwargs) -> str:
     return ", ".join(shown)
 
 
+#: the symbol standing for the parameter count in the rows' formulas
+P = sympy.Symbol("P", positive=True, integer=True)
+
+
+def in_parameters(formula, params):
+    """``formula`` as ``a·P + rest`` when it is a multiple of the parameter count ``params``
+    plus terms without it (``12·P + 1164``: Adam's states and its step scalars), else as
+    it is. Decided exactly: ``a`` is read off at two points, then ``formula − a·params −
+    rest`` must expand to zero."""
+    symbols = sorted(params.free_symbols | formula.free_symbols, key=str)
+    if params == 0 or not formula.free_symbols <= params.free_symbols | {s for s in symbols}:
+        return formula
+    if not symbols:
+        return formula
+    points = [{s: sympy.Integer(v) for s, v in zip(symbols, primes)} for primes in
+              ((1009, 1013, 1019, 1021, 1031, 1033, 1039, 1049, 1051, 1061, 1063, 1069, 1087, 1091, 1093, 1097),
+               (2003, 2011, 2017, 2027, 2029, 2039, 2053, 2063, 2069, 2081, 2083, 2087, 2089, 2099, 2111, 2113))]
+    if len(symbols) > 16:
+        return formula
+    try:
+        f = [formula.xreplace(pt) for pt in points]
+        q = [params.xreplace(pt) for pt in points]
+        if not all(v.is_number for v in f + q) or q[0] == q[1]:
+            return formula
+        a = sympy.nsimplify((f[0] - f[1]) / (q[0] - q[1]))
+        if not a.is_Rational or a == 0:
+            return formula
+        rest = sympy.expand(formula - a * params)
+        if len(str(rest)) > 40:
+            return formula
+    except (TypeError, ValueError, ZeroDivisionError):  # pragma: no cover - exotic formulas stay as they are
+        return formula
+    return a * P + rest
+
+
 def text(count, bound, rows, kwargs) -> str:
-    """The table: each row's formula = bytes (GiB), wrapped to the terminal's width."""
+    """The table: each row's formula = bytes (GiB), wrapped to the terminal's width; a
+    row that is a multiple of the parameter count is written with ``P``."""
     from .report.layout import columns, elide
     from .report.totals import expression_lines
 
     width = columns()
     lines = [elide(f"{count.name}: memory per device ({_setting(kwargs)})", width)]
+    params = (count.symbolic or count).total
+    lines += expression_lines(f"  {'P:':<14}", params, count.total, width, _no_unit)
     for title, formula, value in rows:
         number = _value(value)
         shown = sympy.Integer(number) if isinstance(number, int) else value
-        lines += expression_lines(f"  {title + ':':<14}", formula, shown, width, _readable)
+        lines += expression_lines(f"  {title + ':':<14}", in_parameters(formula, params), shown, width, _readable)
     if bound.conditions:
         lines.append("  needs:         " + ", ".join(str(c) for c in bound.conditions))
     if bound.undeclared:
         lines.append(elide("  not counted:   activations of " + ", ".join(bound.undeclared), width))
     return "\n".join(lines)
+
+
+def _no_unit(value) -> str:
+    return " parameters" if getattr(value, "is_Integer", False) else ""
 
 
 def _readable(value) -> str:
