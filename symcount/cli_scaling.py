@@ -136,6 +136,10 @@ def _positive_int(text: str, option: str) -> int:
     value = _number(text, option)
     if not value.is_Integer or value <= 0:
         raise ArgumentError(f"{option}: expected a positive integer. Received: {text!r}")
+    from .targets import DIGITS_LIMIT
+
+    if value >= 10**DIGITS_LIMIT:  # a dim's value has at most DIGITS_LIMIT digits, so its step too
+        raise ArgumentError(f"{option}: at most {DIGITS_LIMIT} digits. Received: {text!r}")
     return int(value)
 
 
@@ -143,7 +147,10 @@ def _ratio(text: str | None):
     if text is None:
         return None
     numer, slash, denom = text.partition("/")
-    value = _number(numer, "--ratio") / (_number(denom, "--ratio") if slash else 1)
+    below = _number(denom, "--ratio") if slash else 1
+    if below == 0:
+        raise ArgumentError(f"--ratio: division by zero. Received: {text!r}")
+    value = _number(numer, "--ratio") / below
     if value <= 0:
         raise ArgumentError(f"--ratio: expected a positive number. Received: {text!r}")
     return value

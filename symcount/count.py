@@ -263,23 +263,26 @@ class Count:
         base = self.symbolic or self
         mapping = Substitution({known[n]: sympy.Integer(v) for n, v in all_values.items()})
         current = ", ".join(f"{n}={v}" for n, v in all_values.items())
-        broken: dict[str, list[str]] = {}  # every condition these values break, with the layers needing it
+        broken: dict[str, list[str]] = {}  # every condition these values break → the layers needing it
         for record in base.layers:
             for cond in record.conditions:
-                try:
-                    held = decided(subs_value(cond.relation, mapping))
-                except (TypeError, ZeroDivisionError):  # a size divided by zero (16 // (H - 8) at H=8)
-                    held = False
-                if held is False:
-                    broken.setdefault(condition_text(cond.relation), []).append(f"{record.name} ({record.type})")
-        if len(broken) == 1 and len(next(iter(broken.values()))) == 1:
-            (text, (layer,)), = broken.items()
-            raise SubstitutionError(f"{self.name} › {layer}: the closed form needs {text}, which these values "
-                                    f"break. Current values: {current}")
+                parts = cond.relation.args if isinstance(cond.relation, sympy.And) else (cond.relation,)
+                for part in parts:  # (H >= 32) & (W >= 32): only the half these values break
+                    try:
+                        held = decided(subs_value(part, mapping))
+                    except (TypeError, ZeroDivisionError):  # a size divided by zero (16 // (H - 8) at H=8)
+                        held = False
+                    if held is False:
+                        broken.setdefault(condition_text(part), []).append(f"{record.name} ({record.type})")
+        if len(broken) == 1:
+            (text, layers), = broken.items()
+            more = layers[1:4] + ([f"{len(layers) - 4} more"] if len(layers) > 4 else [])
+            also = f" (also needed by {', '.join(more)})" if more else ""
+            raise SubstitutionError(f"{self.name} › {layers[0]}: the closed form needs {text}, which these values "
+                                    f"break{also}. Current values: {current}")
         if broken:
-            needs = "; ".join(f"{text} (needed by {', '.join(layers)})" for text, layers in broken.items())
-            raise SubstitutionError(f"{self.name}: these values break {len(broken)} condition"
-                                    f"{'s' if len(broken) > 1 else ''} of the closed form: {needs}. "
+            needs = "; ".join(f"{layers[0]}: the closed form needs {text}" for text, layers in broken.items())
+            raise SubstitutionError(f"{self.name}: these values break {len(broken)} conditions: {needs}. "
                                     f"Current values: {current}")
         layers = tuple(r.subs(mapping) for r in base.layers)
         for record in layers:  # a size divided by zero that no condition caught

@@ -6,8 +6,10 @@ expressions with SymPy's own operators. Nothing is passed to ``eval``, ``exec`` 
 ``sympify``; anything else (quotes, dots, calls, attribute access) is a
 :class:`SpecError` that points at the offending character. Limits, checked as it reads:
 :data:`MAX_LENGTH` characters, :data:`MAX_DEPTH` nested parentheses, literals of
-:data:`MAX_DIGITS` digits, exponents that are numbers of at most :data:`MAX_EXPONENT`
-(``n**n**n`` is no size, and would hang the first substitution).
+:data:`MAX_DIGITS` digits (and numbers it computes, ``(9**64)**64``, no longer: checked
+before the power is taken), exponents that are whole numbers of at most
+:data:`MAX_EXPONENT`, in the result too (``n**n**n`` is no size and would hang the first
+substitution; ``(n**64)**64`` is ``n**4096``).
 
 Grammar (usual precedence, ``**``/``^`` right-associative)::
 
@@ -33,6 +35,12 @@ MAX_DIGITS = 30  # literals longer than this are not sizes
 MAX_EXPONENT = 64  # a constant exponent above this is not a size either
 MAX_LENGTH = 10_000  # characters of one expression
 MAX_DEPTH = 50  # nested parentheses
+
+
+def _max_bits() -> int:
+    """About :data:`MAX_DIGITS` decimal digits, in bits (a number's size known without
+    printing it)."""
+    return int(MAX_DIGITS * 3.33) + 4
 
 
 def tokenize(text: str) -> list[tuple[str, str, int]]:
@@ -88,7 +96,7 @@ class _Parser:
         kind, text, pos = self.peek()
         if kind is not None:
             raise self.error(f"unexpected {text!r} at position {pos}")
-        return value
+        return self.checked(value)
 
     def expr(self):
         value = self.term()
@@ -124,8 +132,22 @@ class _Parser:
                 raise self.error(f"exponent {exponent} is too large for a size")
             if base.is_zero and exponent.is_number and exponent < 0:
                 raise self.error("division by zero")
-            return base**exponent
+            if not exponent.is_Integer:
+                raise self.error(f"the exponent {exponent} is not a whole number: a size's exponent is one")
+            if base.is_Rational and max(abs(base.p), base.q).bit_length() * abs(int(exponent)) > _max_bits():
+                raise self.error(f"{base}**{exponent} has more than {MAX_DIGITS} digits: too large for a size")
+            return self.checked(base**exponent)
         return base
+
+    def checked(self, value):
+        """``value`` if its numbers have at most :data:`MAX_DIGITS` digits and its powers
+        exponents of at most :data:`MAX_EXPONENT` (``(n**64)**64`` is ``n**4096``)."""
+        for node in sympy.preorder_traversal(value):
+            if node.is_Rational and max(abs(node.p), node.q).bit_length() > _max_bits():
+                raise self.error(f"a number of more than {MAX_DIGITS} digits is too large for a size")
+            if node.is_Pow and node.exp.is_number and abs(node.exp) > MAX_EXPONENT:
+                raise self.error(f"exponent {node.exp} is too large for a size (at most {MAX_EXPONENT})")
+        return value
 
     def atom(self):
         kind, text, pos = self.peek()

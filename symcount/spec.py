@@ -72,13 +72,18 @@ ALIAS_LIMIT = 100
 DEPTH_LIMIT = 64
 #: the most values (mappings, lists, scalars) a file may hold, its aliases expanded
 VALUES_LIMIT = 200_000
+#: the largest Keras model JSON read: a ``.json`` file, or the ``config.json`` unpacked
+#: from a ``.keras`` archive (bytes; a 20,000-layer model is about 12 MB)
+KERAS_LIMIT = 16 * 1024 * 1024
 
 
-def read_data(path: str | Path, *, allow_links: bool = False):
+def read_data(path: str | Path, *, allow_links: bool = False, limit: int | None = None):
     """Read a YAML, JSON or TOML file into plain data (safe loaders only), strictly: at
     most :data:`FILE_LIMIT` bytes, :data:`ALIAS_LIMIT` YAML aliases (no "billion laughs")
     and :data:`DEPTH_LIMIT` levels of nesting, :data:`VALUES_LIMIT` values with its aliases
-    expanded, and a key given twice in one mapping is an error, not a silent overwrite."""
+    expanded, and a key given twice in one mapping is an error, not a silent overwrite.
+    ``limit`` replaces :data:`FILE_LIMIT` (a Keras model's JSON may be as large as a
+    ``.keras`` archive's ``config.json``)."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: no such architecture file")
@@ -88,10 +93,15 @@ def read_data(path: str | Path, *, allow_links: bool = False):
             raise SpecError(f"{path}: a link to {target}, outside the link's folder; refused (a spec links only "
                             f"within its folder)")
     try:
+        limit = FILE_LIMIT if limit is None else limit
         size = path.stat().st_size
-        if size > FILE_LIMIT:
-            raise SpecError(f"{path}: {size:,} bytes; an architecture file is at most {FILE_LIMIT:,}")
-        text = path.read_text(encoding="utf-8")
+        if size > limit:
+            raise SpecError(f"{path}: {size:,} bytes; an architecture file is at most {limit:,}")
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)  # never more than the limit, whatever the size said
+        if len(raw) > limit:
+            raise SpecError(f"{path}: more than {limit:,} bytes; an architecture file is at most {limit:,}")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read the file ({exc})") from None
     suffix = path.suffix.lower()
@@ -99,7 +109,7 @@ def read_data(path: str | Path, *, allow_links: bool = False):
         if suffix in (".yaml", ".yml"):
             data = _strict_yaml(text)
         elif suffix == ".json":
-            data = json.loads(text, object_pairs_hook=_unique_keys)
+            data = json.loads(text, object_pairs_hook=unique_keys)
         elif suffix == ".toml":
             import tomllib
 
@@ -113,11 +123,12 @@ def read_data(path: str | Path, *, allow_links: bool = False):
     except Exception as exc:  # the parsers' own syntax errors, reported as the file's
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError(f"{path}: not valid {suffix[1:].upper()}: {first}") from None
-    _check_depth(data, path)
+    check_nesting(data, path, values=suffix in (".yaml", ".yml"))  # only YAML's aliases expand a file
     return data
 
 
-def _unique_keys(pairs):
+def unique_keys(pairs):
+    """A ``json.loads`` ``object_pairs_hook``: a key given twice in one object is an error."""
     seen = {}
     for key, value in pairs:
         if key in seen:
@@ -126,10 +137,11 @@ def _unique_keys(pairs):
     return seen
 
 
-def _check_depth(data, path) -> None:
-    """The data's nesting and its size as read (aliases expanded) within the limits,
-    counted without recursion and stopping at the first value over the limit."""
-    budget = VALUES_LIMIT
+def check_nesting(data, path, values: bool = True) -> None:
+    """The data's nesting (:data:`DEPTH_LIMIT`) and, with ``values``, its size as read
+    (aliases expanded, :data:`VALUES_LIMIT`) within the limits, counted without recursion
+    and stopping at the first value over the limit."""
+    budget = VALUES_LIMIT if values else float("inf")
     stack = [(data, 0)]
     while stack:
         value, depth = stack.pop()
@@ -189,7 +201,15 @@ def load(path: str | Path) -> Spec:
 def _dims(data, source) -> tuple[dict, dict]:
     if data is None:
         return {}, {}
-    if isinstance(data, list):
+    if isinstance(data, list):  # [H, W]: dims without defaults
+        for name in data:
+            if not isinstance(name, str) or not is_identifier(name):
+                raise SpecError(f"{source}: dims: a dim name must be an identifier. Received: {name!r}")
+        seen: set = set()
+        for name in data:
+            if name in seen:
+                raise SpecError(f"{source}: dims: the dim {name!r} is declared twice")
+            seen.add(name)
         data = {name: None for name in data}
     if not isinstance(data, dict):
         raise SpecError(f"{source}: dims must be a mapping of name to default value (or null). Received: {data!r}")

@@ -10,10 +10,11 @@ flags and print.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 
-from .errors import SubstitutionError
+from .errors import SubstitutionError, SymcountError
 
 #: the most digits a ``--set`` value may have (10⁴⁰: far past any model, far below what
 #: makes SymPy slow)
@@ -63,15 +64,25 @@ def parse_option(entry, name: str, text: str):
         return low == "true"
     if low == "none":
         return None
+    if len(text.strip()) > DIGITS_LIMIT:
+        raise SubstitutionError(f"--set {name}=…: {len(text.strip()):,} characters; a value has at most "
+                                f"{DIGITS_LIMIT} digits")
     try:
         number = Decimal(text.strip())
     except InvalidOperation:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", text.strip()):
+            raise SubstitutionError(f"--set {name}={text}: expected true, false, none, a number or a word "
+                                    f"(pooling=avg)") from None
         return text.strip()
-    if not number.is_finite():
-        raise SubstitutionError(f"--set {name}={text}: expected a finite number")
-    if number == number.to_integral_value() and not isinstance(default, float):
-        return int(number)
-    return float(number)
+    if not number.is_finite() or not text.strip().isascii():
+        raise SubstitutionError(f"--set {name}={text}: expected a finite number (digits 0-9)")
+    whole = number == number.to_integral_value() and not isinstance(default, float)
+    if (default is None or isinstance(default, int)) and (number <= 0 or not whole):  # n_inner, head_dim: sizes
+        raise SubstitutionError(f"--set {name}={text}: {entry.name}'s {name} must be a positive integer")
+    if number < 0 or (number and abs(number.adjusted()) > DIGITS_LIMIT):  # no option is negative or 1e300
+        raise SubstitutionError(f"--set {name}={text}: {entry.name}'s {name} must be a number from 0 to "
+                                f"10^{DIGITS_LIMIT}")
+    return int(number) if whole else float(number)
 
 
 def parse_dims(items: list[str] | None) -> dict[str, int]:
@@ -129,7 +140,14 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
                 options[name.strip()] = parse_option(entry, name.strip(), text)
             else:
                 dim_sets.append(item)
-        count = zoo.symbolic(target, **options)
+        try:
+            count = zoo.symbolic(target, **options)
+        except SymcountError as exc:  # blamed on the user's options, not a layer argument they never wrote
+            if not options:
+                raise
+            given = ", ".join(f"{k}={v}" for k, v in options.items())
+            raise SubstitutionError(f"{target} with --set {given}: these options build no valid model: "
+                                    f"{exc}") from None
         defaults = {k: v for k, v in entry.dims.items() if v is not None}
         # an argument the chosen options leave unused (classes without the top) is
         # accepted and ignored, as the framework does
@@ -189,9 +207,9 @@ def _is_keras_file(target: str) -> bool:
         return True
     if suffix != ".json" or not path.is_file():
         return False
-    from .spec import is_keras_json, read_data
+    from .spec import KERAS_LIMIT, is_keras_json, read_data
 
-    return is_keras_json(read_data(path))
+    return is_keras_json(read_data(path, limit=KERAS_LIMIT))
 
 
 def load_count(target: str, sets: list[str]):

@@ -22,6 +22,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from .. import spec
 from ..errors import SpecError, SymcountError
 from ..graph import Block, Model, Sequential, as_tensor
 from ..layer import Layer
@@ -29,8 +30,6 @@ from ._common import Frozen, Opaque, Uncounted, warn
 from ._keras_dims import KerasDims
 from ._keras_weights import Container, FileWeights, LiveWeights, NoWeights
 
-#: the largest config.json read from a .keras archive (bytes, unpacked)
-CONFIG_LIMIT = 16 * 1024 * 1024
 #: model classes (a nested model is one of these as a layer)
 MODELS = ("Sequential", "Functional", "Model")
 #: arguments that are sizes: a dim's value there becomes the dim
@@ -118,13 +117,14 @@ def read_file(path) -> dict:
                     raise SpecError(f"{path}: not a Keras model file: the archive has no config.json "
                                     f"(it holds {', '.join(names[:5]) or 'nothing'})")
                 size = archive.getinfo("config.json").file_size
-                if size > CONFIG_LIMIT:
-                    raise SpecError(f"{path}: its config.json is {size:,} bytes unpacked; at most {CONFIG_LIMIT:,} "
+                limit = spec.KERAS_LIMIT
+                if size > limit:
+                    raise SpecError(f"{path}: its config.json is {size:,} bytes unpacked; at most {limit:,} "
                                     f"are read")
                 with archive.open("config.json") as member:
-                    text = member.read(CONFIG_LIMIT + 1)  # the header may lie: never more than the limit
-                if len(text) > CONFIG_LIMIT:
-                    raise SpecError(f"{path}: its config.json is more than {CONFIG_LIMIT:,} bytes unpacked")
+                    text = member.read(limit + 1)  # the header may lie: never more than the limit
+                if len(text) > limit:
+                    raise SpecError(f"{path}: its config.json is more than {limit:,} bytes unpacked")
         except SpecError:
             raise
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
@@ -132,18 +132,30 @@ def read_file(path) -> dict:
         except Exception as exc:  # noqa: BLE001 - zlib errors of a truncated member
             raise SpecError(f"{path}: the .keras archive is damaged: {type(exc).__name__}: {exc}") from None
         return _json(text, f"{path} (config.json)")
+    limit = spec.KERAS_LIMIT
     try:
-        text = path.read_bytes()
+        with open(path, "rb") as handle:
+            text = handle.read(limit + 1)
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if len(text) > limit:
+        raise SpecError(f"{path}: more than {limit:,} bytes; a Keras model's JSON is at most {limit:,} "
+                        f"(symcount.spec.KERAS_LIMIT)")
     return _json(text, str(path))
 
 
 def _json(text, source: str) -> dict:
+    """Parsed JSON, strictly: a key given twice is an error, nesting within
+    :data:`symcount.spec.DEPTH_LIMIT` levels."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=spec.unique_keys)
+    except RecursionError:
+        raise SpecError(f"{source}: nested more than {spec.DEPTH_LIMIT} levels deep") from None
+    except SpecError as exc:
+        raise SpecError(f"{source}: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise SpecError(f"{source}: not valid JSON: {exc}") from None
+    spec.check_nesting(data, source, values=False)
     return data
 
 
@@ -486,7 +498,7 @@ class _Graph:
                                                                                     .values())):
                         history = _history(t)
                         shape = (t.get("config") or {}).get("shape")
-                        if history[1] == 0 and history[2] == 0 and isinstance(shape, list):
+                        if isinstance(history[0], str) and history[1:] == (0, 0) and isinstance(shape, list):
                             shapes.setdefault(history[0], shape)
         return shapes
 
@@ -507,28 +519,44 @@ class _Graph:
         tensors = {}
         for i, name in enumerate(self.input_names):
             tensors[(name, 0, 0)] = as_tensor(self.inputs[name]) if inputs is None else inputs[i]
-        pending = []
+        # Kahn's topological order, linear in the nodes: each node waits for the tensors it
+        # reads; a node whose inputs are all made is called, lowest file position first (a
+        # file already in order, as Keras writes it, is called in its own order)
+        import heapq
+
+        nodes, waiting, missing_count, ready = [], {}, [], []
         for name, entry in self.entries.items():
             if name in self.layers:
-                nodes = entry.get("inbound_nodes")
-                if not isinstance(nodes, list):
+                inbound = entry.get("inbound_nodes")
+                if not isinstance(inbound, list):
                     raise builder.error(f"{self.scope} › {name}",
-                                        f"inbound_nodes must be a list. Received: {nodes!r}")
-                pending.extend((name, index, node) for index, node in enumerate(nodes))
-        while pending:
-            left = []
-            for name, index, node in pending:
-                refs = self._node_refs(name, node)
-                if all(r in tensors for r in refs):
-                    tensors[(name, index, 0)] = self._call(name, [tensors[r] for r in refs])
-                else:
-                    left.append((name, index, node))
-            if len(left) == len(pending):
-                name, _, node = left[0]
-                missing = [r for r in self._node_refs(name, node) if r not in tensors]
-                raise builder.error(f"{self.scope} › {name}", f"its input {list(missing[0])} is not produced by "
-                                                              f"any layer of the model")
-            pending = left
+                                        f"inbound_nodes must be a list. Received: {inbound!r}")
+                for index, node in enumerate(inbound):
+                    refs = self._node_refs(name, node)
+                    position = len(nodes)
+                    nodes.append((name, index, refs))
+                    missing = {r for r in refs if r not in tensors}
+                    missing_count.append(len(missing))
+                    for ref in missing:
+                        waiting.setdefault(ref, []).append(position)
+                    if not missing:
+                        ready.append(position)
+        heapq.heapify(ready)
+        while ready:
+            position = heapq.heappop(ready)
+            name, index, refs = nodes[position]
+            made = (name, index, 0)
+            tensors[made] = self._call(name, [tensors[r] for r in refs])
+            for later in waiting.pop(made, ()):
+                missing_count[later] -= 1
+                if missing_count[later] == 0:
+                    heapq.heappush(ready, later)
+        left = [position for position, count in enumerate(missing_count) if count]
+        if left:
+            name, _, refs = nodes[left[0]]
+            missing = [r for r in refs if r not in tensors]
+            raise builder.error(f"{self.scope} › {name}", f"its input {list(missing[0])} is not produced by "
+                                                          f"any layer of the model (or only in a cycle)")
         outputs = []
         for ref in self.output_refs:
             if ref not in tensors:
@@ -549,7 +577,12 @@ class _Graph:
             refs = []
         if not refs:
             raise self.builder.error(f"{self.scope} › {name}", f"an inbound node without input tensors: {node!r}")
-        return [(r[0], int(r[1]), int(r[2])) for r in refs]
+        for r in refs:
+            if not (isinstance(r[0], str) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
+                                                  for i in r[1:3])):
+                raise self.builder.error(f"{self.scope} › {name}", f"an input must be [layer name, node index, "
+                                                                   f"tensor index]. Received: {list(r[:3])!r}")
+        return [(r[0], r[1], r[2]) for r in refs]
 
     def _call(self, name, tensors):
         layer = self.layers[name]

@@ -177,6 +177,9 @@ def as_int(value: Expr):
 # exact numbers from text: "7e9", "6.74e9", "175B", "3.14*10^23"
 # ---------------------------------------------------------------------------
 
+#: the most characters of a number read from text (a budget, a range bound): 10^100 is
+#: far past any budget, and reading stays fast
+NUMBER_LIMIT = 100
 _SUFFIXES = {"k": 3, "K": 3, "M": 6, "G": 9, "B": 9, "T": 12, "P": 15}
 _NUMBER = re.compile(
     r"^(?P<int>\d[\d_,]*)?(?:\.(?P<frac>\d[\d_]*)?)?"
@@ -195,6 +198,8 @@ def parse_number(text: str, what: str = "number") -> Rational:
     """
     if not isinstance(text, str):
         raise ArgumentError(f"{what}: expected text. Received: {text!r}")
+    if len(text) > NUMBER_LIMIT:
+        raise ArgumentError(f"{what}: a number of {len(text):,} characters; at most {NUMBER_LIMIT}")
     match = _NUMBER.match(text.strip())
     if not text.strip() or not match or not (match["int"] or match["frac"]):
         raise ArgumentError(f"{what}: cannot read {text!r} as a number; write e.g. 7e9, 6.74e9, 7000000000 or 7B")
