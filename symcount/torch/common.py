@@ -20,6 +20,7 @@ from ..derivation import Notation
 from ..dims import as_expr, is_dim_value, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight
+from ..saved import Saved, inputs
 
 
 class TorchLayer(Layer):
@@ -152,3 +153,26 @@ def stacked(weights, count: Expr, name_of) -> tuple[Weight, ...]:
     length ``count``), named ``name_of(weight_name)``: how a symbolic number of layers is
     declared (``layers.*.linear1.weight`` of shape ``(num_layers, F, E)``)."""
     return tuple(replace(w, name=name_of(w.name), shape=(count, *w.shape)) for w in weights)
+
+
+# ---------------------------------------------------------------------------
+# Saved tensors on torch's shapes, whose batch axis may stand anywhere
+# ---------------------------------------------------------------------------
+
+
+def elements(shape) -> Expr:
+    """Elements per example of a torch shape: every axis but the batch axis (``None``,
+    first or, time-major, second; a shape without ``None`` has its batch axis first)."""
+    axes = [s for s in shape if s is not None] if None in shape else list(shape[1:])
+    return product(axes) if axes else Integer(1)
+
+
+def saved_input(shape, index: int = 0, kind: str = "activation") -> Saved:
+    """The layer's input (``index``: which one), per example, on a torch shape."""
+    tensor = "input" if index == 0 else f"input{index}"
+    return Saved(tensor, elements(inputs(shape)[index]), kind, tensor)
+
+
+def saved_output(out_shape, kind: str = "activation") -> Saved:
+    """The layer's output, per example, on a torch shape."""
+    return Saved("output", elements(out_shape), kind, "output")

@@ -11,7 +11,8 @@ import sympy
 from ..dims import at_least, conv_length, divisible, product, transposed_conv_length
 from ..errors import ArgumentError
 from ..layer import Requirement, Weight, ranked
-from .common import TorchLayer, equal, expect_batch_first, size, sizes, window_notation
+from ..saved import Saved
+from .common import TorchLayer, equal, expect_batch_first, saved_input, size, sizes, window_notation
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _AXES = {1: "(N, C_in, L)", 2: "(N, C_in, H, W)", 3: "(N, C_in, D, H, W)"}
@@ -89,6 +90,13 @@ class _Conv(_ConvNd):
     torch requires ``in_channels`` and ``out_channels`` divisible by ``groups``; with
     ``padding_mode='reflect'`` each side's padding below ``n``, with ``'circular'`` at most ``n``.
     MACs: ``prod(spatial') · prod(kernel_size) · (in_channels / groups) · out_channels``.
+
+    Saved for backward (``aten::convolution``): the tensor convolved, for the weight's
+    gradient: the input itself with zero padding; the padded copy ``F.pad`` makes with
+    ``padding_mode`` ``'reflect'`` or ``'replicate'`` (whose pad also keeps the input) or
+    ``'circular'`` (a concatenation: the input is not kept); with ``padding='same'`` and an
+    odd total ``dilation·(k − 1)`` on some axis, the input padded by one on the right there
+    (torch pads the asymmetric extra itself, the rest inside the convolution).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -120,6 +128,17 @@ class _Conv(_ConvNd):
 
     def weights(self, shape):
         return self._weight_and_bias((self.out_channels, self.in_channels / self.groups, *self.kernel_size))
+
+    def saved(self, shape):
+        if self.padding_mode != "zeros":
+            padded = product([n + left + right for n, (left, right) in zip(shape[2:], self._sides())])
+            copy = Saved("padded input", shape[1] * padded)
+            return (copy,) if self.padding_mode == "circular" else (saved_input(shape), copy)
+        if self.padding == "same":
+            extra = [sympy.Mod(d * (k - 1), 2) for d, k in zip(self.dilation, self.kernel_size)]
+            if any(e != 0 for e in extra):
+                return (Saved("padded input", shape[1] * product([n + e for n, e in zip(shape[2:], extra)])),)
+        return (saved_input(shape),)
 
     def output_shape(self, shape):
         if self.padding == "same":
@@ -179,6 +198,10 @@ class _ConvTranspose(_ConvNd):
 
     def weights(self, shape):
         return self._weight_and_bias((self.in_channels, self.out_channels / self.groups, *self.kernel_size))
+
+    def saved(self, shape):
+        """The input (``aten::convolution`` with ``transposed=True``), for the weight's gradient."""
+        return (saved_input(shape),)
 
     def output_shape(self, shape):
         spatial = tuple(

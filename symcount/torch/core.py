@@ -13,8 +13,8 @@ import sympy
 from ..dims import divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import InputLayer, Layer, Requirement, Weight
-from ..saved import Saved, elements, saved_input, saved_output
-from .common import TorchLayer, batch_axis, equal, probability, size
+from ..saved import Saved
+from .common import TorchLayer, batch_axis, elements, equal, probability, saved_input, saved_output, size
 
 
 def Input(shape=None, batch_first=True, name=None) -> InputLayer:
@@ -85,10 +85,18 @@ class _Dropout(TorchLayer):
         self.inplace = bool(inplace)
         self.view = self.inplace
 
+    #: the mask's elements per example (the dropouts of whole channels keep one per channel)
+    def _mask(self, shape):
+        return elements(shape)
+
     def saved(self, shape):
-        """Training: the mask (``aten::native_dropout``; nothing when ``p = 0``, which
-        torch skips)."""
-        return (Saved("mask", elements(shape), "mask"),) if self.p > 0 else ()
+        """Training: the mask. ``aten::native_dropout`` keeps a 1-byte bool on CUDA and the
+        activation's dtype on the CPU (kind ``mask``); in place (``inplace=True``) torch
+        multiplies by a noise tensor of the activation's dtype on both. Nothing when
+        ``p = 0`` (torch skips the op) or ``p = 1`` (torch multiplies by a 0-d zero)."""
+        if self.p == 0 or self.p == 1:
+            return ()
+        return (Saved("mask", self._mask(shape), "activation" if self.inplace else "mask"),)
 
     def requirements(self, shape):
         if self.ranks is not None and len(shape) not in self.ranks:
@@ -107,19 +115,39 @@ class Dropout1d(_Dropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "Dropout1d") + " Input ``(N, C, L)``."
     ranks = (3,)
 
+    def saved(self, shape):
+        """Training: noise of one element per channel (``C``) in the activation's dtype
+        (``aten::feature_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
+        return () if self.p == 0 or self.p == 1 else (Saved("mask", shape[1]),)
+
 
 class Dropout2d(_Dropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "Dropout2d") + " Input ``(N, C, H, W)``."
     ranks = (4,)
+
+    def saved(self, shape):
+        """Training: noise of one element per channel (``C``) in the activation's dtype
+        (``aten::feature_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
+        return () if self.p == 0 or self.p == 1 else (Saved("mask", shape[1]),)
 
 
 class Dropout3d(_Dropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "Dropout3d") + " Input ``(N, C, D, H, W)``."
     ranks = (5,)
 
+    def saved(self, shape):
+        """Training: noise of one element per channel (``C``) in the activation's dtype
+        (``aten::feature_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
+        return () if self.p == 0 or self.p == 1 else (Saved("mask", shape[1]),)
+
 
 class AlphaDropout(_Dropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "AlphaDropout")
+
+    def saved(self, shape):
+        """Training: noise of the input's size in the activation's dtype
+        (``aten::alpha_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
+        return () if self.p == 0 or self.p == 1 else (Saved("mask", elements(shape)),)
 
 
 class Flatten(Layer):
@@ -172,6 +200,12 @@ class Unflatten(Layer):
     Their product must equal the axis's size (with ``-1``: divide it).
     """
 
+    view = True
+
+    def saved(self, shape):
+        """A view: saves nothing."""
+        return ()
+
     def __init__(self, dim, unflattened_size, name=None):
         super().__init__(name)
         self.dim = _int_arg(dim, "dim", "Unflatten")
@@ -216,13 +250,36 @@ class Unflatten(Layer):
 
 class _Activation(TorchLayer):
     """An elementwise activation: no weights, same shape, no multiply-accumulates counted.
-    Saved for backward: the output (``saves = "output"``: ReLU's ``threshold_backward``,
-    sigmoid, tanh, softmax) or the input (``"input"``: GELU, SiLU…)."""
+
+    Saved for backward, as autograd's formula for the op (``derivatives.yaml``) asks and as
+    ``saved_tensors_hooks`` sees it: ``saves`` names what the out-of-place op keeps —
+    ``"output"`` (ReLU's ``threshold_backward``, sigmoid, tanh, softmax), ``"input"`` (GELU,
+    SiLU, ReLU6 as ``hardtanh``…), ``"input+buffer"`` (the input and a tensor of its size
+    made inside: softsign's ``1 + |x|``, log-sigmoid's ``buffer``) or ``"internal"`` (only
+    a tensor made inside: tanhshrink's ``tanh(x)``). In place (``inplace=True``, a view of
+    the input) ``inplace_saves`` says what is kept instead: ``"output"`` (the result: ReLU,
+    LeakyReLU, ELU, CELU, SELU) or ``"copy"`` (autograd clones the input before
+    overwriting it: ReLU6, Hardtanh, SiLU, Mish, Hardsigmoid, Hardswish, Threshold)."""
 
     saves = "input"
+    inplace_saves = "copy"
+
+    def _inplace(self, inplace):
+        self.inplace = bool(inplace)
+        self.view = self.inplace
 
     def saved(self, shape):
-        return (saved_output(shape) if self.saves == "output" else saved_input(shape),)
+        if self.view:
+            if self.inplace_saves == "output":
+                return (saved_output(shape),)
+            return (Saved("input copy", elements(shape)),)
+        if self.saves == "output":
+            return (saved_output(shape),)
+        if self.saves == "internal":
+            return (Saved(self.internal, elements(shape)),)
+        if self.saves == "input+buffer":
+            return (saved_input(shape), Saved(self.internal, elements(shape)))
+        return (saved_input(shape),)
 
 
 class ReLU(_Activation):
@@ -230,10 +287,11 @@ class ReLU(_Activation):
     output; ``inplace=True`` writes it over the input (one tensor)."""
 
     saves = "output"
+    inplace_saves = "output"
 
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
-        self.view = bool(inplace)
+        self._inplace(inplace)
 
 
 class ReLU6(_Activation):
@@ -241,35 +299,48 @@ class ReLU6(_Activation):
 
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class LeakyReLU(_Activation):
     """torch ``nn.LeakyReLU(negative_slope=0.01, inplace=False)``: ``max(0, x) + negative_slope·min(0, x)``.
     No weights, same shape."""
 
+    inplace_saves = "output"
+
     def __init__(self, negative_slope=0.01, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class ELU(_Activation):
     """torch ``nn.ELU(alpha=1.0, inplace=False)``: exponential linear unit. No weights, same shape."""
 
+    inplace_saves = "output"
+
     def __init__(self, alpha=1.0, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class CELU(_Activation):
     """torch ``nn.CELU(alpha=1.0, inplace=False)``: continuously differentiable ELU. No weights, same shape."""
 
+    inplace_saves = "output"
+
     def __init__(self, alpha=1.0, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class SELU(_Activation):
     """torch ``nn.SELU(inplace=False)``: scaled ELU. No weights, same shape."""
 
+    inplace_saves = "output"
+
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class SiLU(_Activation):
@@ -277,6 +348,7 @@ class SiLU(_Activation):
 
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class Mish(_Activation):
@@ -284,10 +356,13 @@ class Mish(_Activation):
 
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class Sigmoid(_Activation):
     """torch ``nn.Sigmoid()``: logistic sigmoid. No weights, same shape."""
+
+    saves = "output"
 
     def __init__(self, name=None):
         super().__init__(name)
@@ -296,12 +371,16 @@ class Sigmoid(_Activation):
 class Tanh(_Activation):
     """torch ``nn.Tanh()``: hyperbolic tangent. No weights, same shape."""
 
+    saves = "output"
+
     def __init__(self, name=None):
         super().__init__(name)
 
 
 class Softsign(_Activation):
     """torch ``nn.Softsign()``: ``x / (1 + |x|)``. No weights, same shape."""
+
+    saves, internal = "input+buffer", "1 + |x|"
 
     def __init__(self, name=None):
         super().__init__(name)
@@ -310,12 +389,16 @@ class Softsign(_Activation):
 class Tanhshrink(_Activation):
     """torch ``nn.Tanhshrink()``: ``x - tanh(x)``. No weights, same shape."""
 
+    saves, internal = "internal", "tanh(x)"
+
     def __init__(self, name=None):
         super().__init__(name)
 
 
 class LogSigmoid(_Activation):
     """torch ``nn.LogSigmoid()``: ``log(sigmoid(x))``. No weights, same shape."""
+
+    saves, internal = "input+buffer", "buffer"
 
     def __init__(self, name=None):
         super().__init__(name)
@@ -326,6 +409,7 @@ class Hardsigmoid(_Activation):
 
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class Hardswish(_Activation):
@@ -333,6 +417,7 @@ class Hardswish(_Activation):
 
     def __init__(self, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class Softplus(_Activation):
@@ -355,6 +440,7 @@ class Threshold(_Activation):
 
     def __init__(self, threshold, value, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
 
 
 class Hardtanh(_Activation):
@@ -363,6 +449,7 @@ class Hardtanh(_Activation):
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, name=None):
         super().__init__(name)
+        self._inplace(inplace)
         if max_val <= min_val:
             raise ArgumentError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
 
@@ -394,6 +481,8 @@ class _SoftmaxLike(_Activation):
     ``dim`` must lie in the input's range (``dim=None`` is torch's legacy choice: 0 for
     ranks 0, 1 and 3, else 1)."""
 
+    saves = "output"
+
     def __init__(self, dim=None, name=None):
         super().__init__(name)
         self.dim = None if dim is None else _int_arg(dim, "dim", type(self).__name__)
@@ -419,6 +508,8 @@ class Softmin(_SoftmaxLike):
 class Softmax2d(_Activation):
     """torch ``nn.Softmax2d()``: softmax over channels of ``(N, C, H, W)``. No weights, same shape."""
 
+    saves = "output"
+
     def __init__(self, name=None):
         super().__init__(name)
 
@@ -432,6 +523,10 @@ class Softmax2d(_Activation):
 class GLU(Layer):
     """torch ``nn.GLU(dim=-1)``: ``a ⊗ sigmoid(b)`` with ``a, b`` the halves of axis ``dim``.
     No weights; axis ``dim`` is halved and must be even."""
+
+    def saved(self, shape):
+        """Training (``aten::glu``): the input."""
+        return (saved_input(shape),)
 
     def __init__(self, dim=-1, name=None):
         super().__init__(name)
@@ -456,6 +551,10 @@ class PReLU(Layer):
     Weights: ``weight (num_parameters,)``. Same shape. ``num_parameters`` must be 1 or the
     number of channels (axis 1 of the input).
     """
+
+    def saved(self, shape):
+        """Training (``aten::_prelu_kernel``): the input."""
+        return (saved_input(shape),)
 
     def __init__(self, num_parameters=1, init=0.25, name=None):
         super().__init__(name)

@@ -8,7 +8,7 @@ from ..derivation import Notation
 from ..dims import decided
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
-from .common import size
+from .common import saved_input, size
 
 
 class Embedding(Layer):
@@ -53,3 +53,8 @@ class Embedding(Layer):
 
     def output_shape(self, shape):
         return (*shape, self.embedding_dim)
+
+    def saved(self, shape):
+        """Training (``aten::embedding``): the int64 indices, for the weight's gradient;
+        nothing when the weight is frozen (autograd records no lookup)."""
+        return () if self._freeze else (saved_input(shape, kind="int64"),)

@@ -75,6 +75,10 @@ class Add(Layer):
         for need in self._broadcast(shapes)[1]:
             yield Requirement(need, "Add: the sizes of the tensors must match (or be 1)")
 
+    def saved(self, shapes):
+        """Training: nothing (the gradient of a sum or a concatenation needs no tensor)."""
+        return ()
+
     def output_shape(self, shapes):
         return self._broadcast(shapes)[0]
 
@@ -120,6 +124,10 @@ class Cat(Layer):
         _tensors(self, shapes)
         for need in self._joined(shapes)[1]:
             yield Requirement(need, f"Cat: the sizes of the tensors must match except in dimension {self.dim}")
+
+    def saved(self, shapes):
+        """Training: nothing (the gradient of a sum or a concatenation needs no tensor)."""
+        return ()
 
     def output_shape(self, shapes):
         return self._joined(shapes)[0]

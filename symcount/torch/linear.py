@@ -6,8 +6,7 @@ from ..dims import size_text
 from ..errors import ShapeError
 from ..derivation import Notation
 from ..layer import Layer, Weight
-from ..saved import saved_input
-from .common import equal, positions, size
+from .common import equal, positions, saved_input, size
 
 
 class Linear(Layer):
@@ -97,6 +96,10 @@ class Bilinear(Layer):
     def output_shape(self, shape):
         first, _ = self._pair(shape)
         return (*first[:-1], self.out_features)
+
+    def saved(self, shape):
+        """Training (``aten::_trilinear``): both inputs."""
+        return (saved_input(shape, 0), saved_input(shape, 1))
 
     def macs(self, shape):
         first, _ = self._pair(shape)

@@ -14,7 +14,8 @@ from ..derivation import Notation
 from ..dims import at_least, divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight
-from .common import TorchLayer, batch_axis, equal, size
+from ..saved import Saved
+from .common import TorchLayer, batch_axis, elements, equal, saved_input, size
 
 
 def _running_stats(features):
@@ -61,6 +62,12 @@ class _BatchNorm(_NormBase):
     ``(num_features,)`` and ``num_batches_tracked ()`` when ``track_running_stats``. The
     channels (axis 1) must equal ``num_features`` when there is a weight or a running
     statistic to match.
+
+    Saved for backward in training (``aten::native_batch_norm``): the input, and
+    ``save_mean`` and ``save_invstd`` of ``C`` fp32 elements each. torch keeps the two
+    statistics once per batch, not per example; :class:`~symcount.saved.Saved` sizes are
+    per example, so they are declared per example (exact at batch size 1, ``8·C·(B − 1)``
+    bytes over at batch size ``B``).
     """
 
     def requirements(self, shape):
@@ -69,6 +76,9 @@ class _BatchNorm(_NormBase):
             yield equal(shape[1], self.num_features,
                         f"running_mean/weight should contain {shape[1]} elements: the channels (axis 1) "
                         f"must equal num_features ({self.num_features})")
+
+    def saved(self, shape):
+        return (saved_input(shape), Saved("save_mean", shape[1], "float32"), Saved("save_invstd", shape[1], "float32"))
 
 
 class BatchNorm1d(_BatchNorm):
@@ -94,7 +104,23 @@ class _InstanceNorm(_NormBase):
     ``running_mean``, ``running_var``, ``num_batches_tracked`` when ``track_running_stats``.
     torch requires the channels (axis 1) to equal ``num_features`` when ``affine`` or
     ``track_running_stats`` (otherwise it only warns), and more than one spatial element.
+
+    Saved for backward: torch runs batch norm over ``(1, N·C, *)``: the input, the fp32
+    ``save_mean`` and ``save_invstd`` of ``C`` per example; with ``affine`` the weight
+    repeated per example (``C``), with ``track_running_stats`` the two running statistics
+    repeated (``2·C``).
     """
+
+    def saved(self, shape):
+        c = shape[1]
+        yield saved_input(shape)
+        yield Saved("save_mean", c, "float32")
+        yield Saved("save_invstd", c, "float32")
+        if self.affine:
+            yield Saved("weight repeated", c)
+        if self.track_running_stats:
+            yield Saved("running_mean repeated", c)
+            yield Saved("running_var repeated", c)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *, bias=True,
                  name=None):
@@ -149,7 +175,14 @@ class LayerNorm(Layer):
 
     Weights: ``weight (*normalized_shape)`` when ``elementwise_affine``, and ``bias
     (*normalized_shape)`` when also ``bias``.
+
+    Saved for backward (``aten::native_layer_norm``): the input, and fp32 ``mean`` and
+    ``rstd`` per row (the elements over ``prod(normalized_shape)``).
     """
+
+    def saved(self, shape):
+        rows = elements(shape) / product(self.normalized_shape)
+        return (saved_input(shape), Saved("mean", rows, "float32"), Saved("rstd", rows, "float32"))
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, name=None):
         super().__init__(name)
@@ -171,7 +204,18 @@ class RMSNorm(Layer):
     normalization over the last ``len(normalized_shape)`` axes. Same shape.
 
     Weights: ``weight (*normalized_shape)`` when ``elementwise_affine`` (no bias).
+
+    Saved for backward (torch's composite ``rms_norm`` on the CPU, in fp32): the input, fp32
+    ``rstd`` per row, and with ``elementwise_affine`` the normalized input (``x·rstd``, kept by
+    the product with ``weight``). In 16-bit dtypes torch computes in fp32: the input is kept as
+    an fp32 copy (declared here as the input).
     """
+
+    def saved(self, shape):
+        yield saved_input(shape)
+        yield Saved("rstd", elements(shape) / product(self.normalized_shape), "float32")
+        if self.elementwise_affine:
+            yield Saved("normalized", elements(shape), "float32")
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, name=None):
         super().__init__(name)
@@ -193,7 +237,14 @@ class GroupNorm(Layer):
     Weights: ``weight (num_channels,)`` and ``bias (num_channels,)`` when ``affine``.
     torch requires ``num_channels`` divisible by ``num_groups``, and the channels (axis 1)
     equal to ``num_channels`` when ``affine`` (otherwise only divisible by ``num_groups``).
+
+    Saved for backward (``aten::native_group_norm``): the input and fp32 ``mean`` and
+    ``rstd`` per group (``num_groups`` each per example).
     """
+
+    def saved(self, shape):
+        return (saved_input(shape), Saved("mean", self.num_groups, "float32"),
+                Saved("rstd", self.num_groups, "float32"))
 
     notation = Notation({"num_groups": "G", "num_channels": "C"}, inputs={1: "C"})
 

@@ -13,7 +13,8 @@ import sympy
 from ..dims import at_least, ceil_pool_length, conv_length
 from ..errors import ArgumentError
 from ..layer import Requirement, ranked
-from .common import TorchLayer, expect_batch_first, size, sizes, window_notation
+from ..saved import Saved
+from .common import TorchLayer, elements, expect_batch_first, saved_input, size, sizes, window_notation
 
 _AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
@@ -69,6 +70,12 @@ class _MaxPool(_Pool):
         self.dilation = sizes(dilation, self.rank, f"{type(self).__name__} dilation")
         self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
 
+    def saved(self, shape):
+        """Training (``aten::max_pool{r}d_with_indices``): the input and the int64 index of
+        each output element's maximum."""
+        return (saved_input(shape), Saved("indices", elements(self.output_shape(shape)), "int64"))
+
+
 
 class _AvgPool(_Pool):
     """torch ``nn.AvgPool{r}d(kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -93,6 +100,11 @@ class _AvgPool(_Pool):
         self._window(kernel_size, stride, padding)
         self.dilation = (sympy.Integer(1),) * self.rank
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+
+    def saved(self, shape):
+        """Training: the input (``aten::avg_pool{r}d`` keeps it for its backward)."""
+        return (saved_input(shape),)
+
 
 
 def _pool(base, rank: int, name: str):
@@ -165,6 +177,14 @@ class _AdaptiveAvgPool(_AdaptivePool):
         super().__init__(name)
         self._sizes(output_size)
 
+    def saved(self, shape):
+        """Training: nothing when every output size is 1 (torch takes the mean over the
+        spatial axes, which keeps no tensor); otherwise the input (``aten::_adaptive_avg_pool{r}d``)."""
+        if all(s is not None and s == 1 for s in self.output_size):
+            return ()
+        return (saved_input(shape),)
+
+
 
 class _AdaptiveMaxPool(_AdaptivePool):
     __doc__ = _AdaptivePool.__doc__.replace("{kind}", "Max").replace("{extra}", ", return_indices=False")
@@ -173,6 +193,12 @@ class _AdaptiveMaxPool(_AdaptivePool):
         super().__init__(name)
         self._sizes(output_size)
         self.return_indices = bool(return_indices)
+
+    def saved(self, shape):
+        """Training (``aten::adaptive_max_pool{r}d``): the input and the int64 index of each
+        output element's maximum."""
+        return (saved_input(shape), Saved("indices", elements(self.output_shape(shape)), "int64"))
+
 
 
 def _adaptive(base, rank: int, name: str):

@@ -16,7 +16,8 @@ from ..derivation import Notation
 from ..dims import decided
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight
-from .common import equal, expect_sequence, flag, nonneg, probability, size
+from ..saved import Saved
+from .common import equal, expect_sequence, flag, nonneg, probability, saved_input, size
 
 
 class _RNNBase(Layer):
@@ -89,6 +90,40 @@ class _RNNBase(Layer):
 
     def output_shape(self, shape):
         return (*shape[:-1], self.directions * self.real_hidden_size)
+
+    def saved(self, shape):
+        """Training, torch's native CPU kernel (``_VF.rnn_tanh``/``lstm``/``gru`` composed of
+        ATen ops; oneDNN's LSTM keeps an opaque workspace instead, so disable it with
+        ``torch.backends.mkldnn.flags(enabled=False)`` to compare). Per example, with ``L``
+        steps, ``H = hidden_size``, ``H_out`` the size of ``h`` and ``D`` directions:
+
+        - layer 0's input: the input itself (time-major; the input projection of all steps
+          is one product), or with ``batch_first`` a contiguous time-major copy;
+        - every further layer's input, ``L·D·H_out`` (the previous layer's stacked output),
+          and with ``dropout > 0`` the dropout mask of that size;
+        - per layer and direction, the cells: RNN ``(L + 1)·H`` (``h₀`` and every step's
+          ``h``, kept by the ``tanh``/``relu`` and by the next step's product); LSTM
+          ``L·(H_out + 6·H)`` (``h_{t−1}``, the four gates ``4H`` activated in place,
+          ``c_{t−1}`` and ``tanh(c_t)``) plus ``L·H`` with ``proj_size`` (the hidden state
+          before its projection); GRU ``L·7·H`` (``h_{t−1}``, the three hidden gates, a copy
+          of the new gate's hidden part made before ``mul_``, ``tanh`` of the new gate and
+          ``h_{t−1} − n_t``)."""
+        steps = shape[1] if self.batch_first else shape[0]
+        h, h_out, d = self.hidden_size, self.real_hidden_size, self.directions
+        first = (Saved("time-major input", steps * self.input_size) if self.batch_first else saved_input(shape))
+        yield first
+        further = self.num_layers - 1
+        if further != 0:
+            yield Saved("layer inputs", further * steps * d * h_out)
+            if self.dropout > 0:
+                yield Saved("dropout masks", further * steps * d * h_out, "mask")
+        if self.gates == 1:
+            cells = (steps + 1) * h
+        elif self.gates == 4:
+            cells = steps * (h_out + 6 * h) + (steps * h if self.proj_size != 0 else 0)
+        else:
+            cells = steps * 7 * h
+        yield Saved("cells", self.num_layers * d * cells)
 
     def macs(self, shape):
         steps = shape[1] if self.batch_first else shape[0]
