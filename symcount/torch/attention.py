@@ -7,7 +7,8 @@ import sympy
 from ..dims import decided, divisible, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Product, Requirement, Weight
-from .common import equal, expect_sequence, probability, size
+from ..saved import Saved
+from .common import elements, equal, expect_sequence, probability, saved_input, size
 
 
 class MultiheadAttention(Layer):
@@ -31,6 +32,9 @@ class MultiheadAttention(Layer):
 
     MACs: projections ``L·E² + S·kdim·E + S·vdim·E + L·E²`` and attention ``2·L·S'·E`` with
     ``S' = S + add_bias_kv + add_zero_attn`` (scores and weighted sum, all heads).
+
+    Saved for backward: see :meth:`saved` (torch's explicit path, ``need_weights=True``,
+    the module's default).
     """
 
     n_inputs = 3
@@ -116,3 +120,49 @@ class MultiheadAttention(Layer):
         projections = target * e * e + source * self.kdim * e + source * self.vdim * e + target * e * e
         return (Product(projections, label="projections"),
                 Product(2 * target * attended * e, "activation", label="scores and values"))
+
+    def saved(self, shape):
+        """Training, ``F.multi_head_attention_forward`` with ``need_weights=True`` (torch's
+        default: scores by ``bmm``, never a fused kernel), per example, with ``L`` query and
+        ``S`` key positions, ``S' = S + add_bias_kv + add_zero_attn``, ``E = embed_dim``,
+        ``h = num_heads``:
+
+        - the in-projections' inputs: the query (one tensor attending to itself), or the
+          query, key and value (three inputs, taken as distinct tensors); with
+          ``batch_first`` torch transposes them and ``linear`` keeps a contiguous copy;
+        - the projected keys and values: self-attention keeps the packed ``q, k, v`` output
+          (``3·L·E``, of which ``k`` and ``v`` are views); otherwise ``S·E`` each; with
+          ``add_bias_kv`` or ``add_zero_attn`` the concatenated ``k``, ``v`` (``S'·E`` each);
+        - the scaled query ``q·E^(-1/2)·√h`` (``L·E``), kept by the score ``bmm``;
+        - the softmax output ``h·L·S'``, and with ``dropout > 0`` its mask and the dropped
+          probabilities (``h·L·S'`` each; all three recomputed under selective recomputation);
+        - the heads' output made contiguous for ``out_proj`` (``L·E``).
+        """
+        query, key, value = self._qkv(shape)
+        e, h = self.embed_dim, self.num_heads
+        target, source = self._length(query), self._length(key)
+        attended = source + int(self.add_bias_kv) + int(self.add_zero_attn)
+        self_attention = not (shape and isinstance(shape[0], tuple))
+        if self.batch_first:
+            yield Saved("query copy", elements(query))
+            if not self_attention:
+                yield Saved("key copy", elements(key))
+                yield Saved("value copy", elements(value))
+        else:
+            yield saved_input(shape)
+            if not self_attention:
+                yield saved_input(shape, 1)
+                yield saved_input(shape, 2)
+        if self.add_bias_kv or self.add_zero_attn:
+            yield Saved("keys and values", 2 * attended * e)
+        elif self_attention and self.packed:
+            yield Saved("q, k, v", 3 * target * e)
+        else:
+            yield Saved("keys and values", 2 * source * e)
+        yield Saved("scaled query", target * e)
+        scores = h * target * attended
+        yield Saved("softmax", scores, selective=True)
+        if self.dropout > 0:
+            yield Saved("dropout mask", scores, "mask", selective=True)
+            yield Saved("dropped probabilities", scores, selective=True)
+        yield Saved("heads' output", target * e)

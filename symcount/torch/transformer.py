@@ -14,7 +14,8 @@ import dataclasses
 from ..dims import size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer
-from .common import equal, prefixed, size, stacked
+from ..saved import Saved
+from .common import elements, equal, prefixed, saved_input, size, stacked
 from .attention import MultiheadAttention
 from .linear import Linear
 from .normalization import LayerNorm
@@ -37,6 +38,45 @@ def _pair(shape, owner: str, names: str):
     if not shape or not isinstance(shape[0], tuple) or len(shape) != 2:
         raise ShapeError(f"{owner} takes two inputs [{names}]. Received: input shape={size_text(shape)}")
     return shape
+
+
+def attention_saved(length, source, e, h, dropout, self_attention: bool):
+    """What ``scaled_dot_product_attention`` and the projections around it keep in a
+    transformer layer (``need_weights=False``), per example, besides the projections'
+    inputs: ``L`` queries, ``S`` keys, ``E = d_model``, ``h`` heads.
+
+    - Both kernels: self-attention's packed ``q, k, v`` (``3·L·E``; the kernel keeps views of
+      it) or cross-attention's packed ``k, v`` (``2·S·E``), and the heads' output (``L·E``:
+      the eager kernel's made contiguous for ``out_proj``, the fused kernel's kept by it and
+      shared with ``out_proj``).
+    - ``attention="eager"`` (torch's math kernel, which the CPU runs when ``dropout > 0``):
+      ``q`` and ``k`` each multiplied by ``√scale`` (``L·E``, ``S·E``), the softmax output
+      ``h·L·S`` and with dropout its mask and the dropped probabilities (``h·L·S`` each);
+      these three are recomputed under selective recomputation.
+    - ``attention="flash"`` (the fused kernels): the fp32 log-sum-exp ``h·L``, and in
+      cross-attention the projected query ``L·E`` (a tensor of its own there).
+    """
+    if self_attention:
+        yield Saved("q, k, v", 3 * length * e)
+    else:
+        yield Saved("k, v", 2 * source * e)
+    yield Saved("attention output", length * e)
+    yield Saved("scaled query", length * e, attention="eager")
+    yield Saved("scaled key", source * e, attention="eager")
+    yield Saved("softmax", h * length * source, selective=True, attention="eager")
+    if dropout > 0:
+        yield Saved("attention dropout mask", h * length * source, "mask", selective=True, attention="eager")
+        yield Saved("dropped probabilities", h * length * source, selective=True, attention="eager")
+    yield Saved("logsumexp", h * length, "float32", attention="flash")
+    if not self_attention:
+        yield Saved("query", length * e, attention="flash")
+
+
+def internal(entries, keep=()):
+    """The entries as tensors of the enclosing layer only (``tensor=""``), except those
+    whose ``tensor`` is in ``keep``."""
+    for entry in entries:
+        yield entry if entry.tensor in keep else dataclasses.replace(entry, tensor="")
 
 
 class Sublayers(Layer):
@@ -96,6 +136,65 @@ class _TransformerLayer(Sublayers):
     def output_shape(self, shape):
         return tuple(self._target(shape))
 
+    def _activation_saved(self, hidden):
+        """The feed-forward activation's saved tensors (``relu`` keeps its output, which
+        ``linear2`` keeps too; ``gelu`` its input); None for a callable without a rule."""
+        if self.activation == "relu":
+            return [Saved("activation output", elements(hidden))]
+        if self.activation == "gelu":
+            return [Saved("linear1 output", elements(hidden))]
+        if isinstance(self.activation, Layer):
+            found = self.activation.saved(hidden)
+            return None if found is None else list(internal(found))
+        return None
+
+    def _blocks_saved(self, x, attention_blocks):
+        """Training, per example, torch's ``forward`` (``need_weights=False``): every block
+        (``attention_blocks``: ``(query length, key length, self-attention?)``, then the
+        feed-forward) keeps its input as its first product's input, its own tensors
+        (:func:`attention_saved`; ``linear1``'s output through the activation, then the
+        dropout's mask and output), the mask of the dropout after it, and the LayerNorm's
+        input (the residual sum after the block, or with ``norm_first`` the block's input)
+        and fp32 mean and rstd per position. With ``norm_first`` the norm's output is what
+        the block's product keeps; otherwise the block's input itself (the first block's is
+        the layer's input). With ``batch_first`` torch transposes the attention's inputs and
+        ``linear`` keeps contiguous copies instead."""
+        e, h, p = self.d_model, self.nhead, self.dropout
+        rows = elements(x) / e
+        hidden = (*x[:-1], self.dim_feedforward)
+        activation = self._activation_saved(hidden)
+        if activation is None:
+            return None
+        out = []
+        for index, (length, source, self_attention) in enumerate(attention_blocks):
+            if self.norm_first or self.batch_first or index > 0:
+                out.append(Saved("attention input", length * e))
+            else:
+                out.append(saved_input(x))
+            if not self_attention:
+                out.append(Saved("memory copy", source * e) if self.batch_first
+                           else Saved("memory", source * e, tensor="input1"))
+            out.extend(attention_saved(length, source, e, h, p, self_attention))
+        # the feed-forward block: linear1's input, the activation, dropout, linear2's input
+        out.append(Saved("linear1 input", elements(x)))
+        out.extend(activation)
+        if p > 0:
+            out.append(Saved("dropout mask", elements(hidden), "mask"))
+            out.append(Saved("dropout output", elements(hidden)))
+        elif self.activation == "gelu" or isinstance(self.activation, Layer):
+            out.append(Saved("activation output", elements(hidden)))
+        blocks = len(attention_blocks) + 1
+        if p > 0:
+            out.extend(Saved(f"dropout{i + 1} mask", elements(x), "mask") for i in range(blocks))
+        for i in range(blocks):
+            if self.norm_first and i == 0:
+                out.append(saved_input(x))
+            else:
+                out.append(Saved(f"norm{i + 1} input", elements(x)))
+            out.append(Saved(f"norm{i + 1} mean", rows, "float32"))
+            out.append(Saved(f"norm{i + 1} rstd", rows, "float32"))
+        return out
+
 
 class TransformerEncoderLayer(_TransformerLayer):
     """torch ``nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
@@ -121,6 +220,10 @@ class TransformerEncoderLayer(_TransformerLayer):
     def parts(self, shape):
         yield "self_attn", self.attention, shape
         yield from self._feedforward(shape, 2)
+
+    def saved(self, shape):
+        length = shape[1] if self.batch_first else shape[0]
+        return self._blocks_saved(shape, [(length, length, True)])
 
 
 class TransformerDecoderLayer(_TransformerLayer):
@@ -151,6 +254,11 @@ class TransformerDecoderLayer(_TransformerLayer):
         yield "self_attn", self.attention, tgt
         yield "multihead_attn", self.attention, (tgt, memory, memory)
         yield from self._feedforward(tgt, 3)
+
+    def saved(self, shape):
+        tgt, memory = _pair(shape, "TransformerDecoderLayer", "tgt, memory")
+        axis = 1 if self.batch_first else 0
+        return self._blocks_saved(tgt, [(tgt[axis], tgt[axis], True), (tgt[axis], memory[axis], False)])
 
 
 class _Stack(Sublayers):
@@ -200,6 +308,27 @@ class _Stack(Sublayers):
 
     def output_shape(self, shape):
         return tuple(self._target(shape))
+
+    def saved(self, shape):
+        """Training: the first layer's tensors (its input is the stack's), the other
+        ``num_layers − 1`` layers' as tensors of the stack (a decoder's ``memory``, which
+        every layer's cross-attention keeps, stays one tensor), then the final norm's (its
+        input is the last layer's output)."""
+        entries = self.layer.saved(shape)
+        if entries is None:
+            return None
+        entries = list(entries)
+        out = list(entries)
+        for entry in internal(entries, keep=("input1",)):
+            out.append(dataclasses.replace(entry, size=entry.size * (self.num_layers - 1)) if entry.tensor == ""
+                       else None)
+        out = [entry for entry in out if entry is not None]
+        if self.norm is not None:
+            norm = self.norm.saved(self._target(shape))
+            if norm is None:
+                return None
+            out.extend(internal(norm))
+        return [entry for entry in out if entry.size != 0]
 
 
 class TransformerEncoder(_Stack):
@@ -286,3 +415,17 @@ class Transformer(Sublayers):
     def output_shape(self, shape):
         src, tgt = _pair(shape, "Transformer", "src, tgt")
         return tuple(tgt)
+
+    def saved(self, shape):
+        """Training: the encoder's tensors (``src`` is the model's first input) and the
+        decoder's (``tgt`` its second; the encoder's output, ``memory``, a tensor of the
+        transformer that every decoder layer keeps once)."""
+        src, tgt = _pair(shape, "Transformer", "src, tgt")
+        encoder = self.encoder.saved(src)
+        decoder = self.decoder.saved((tgt, self.encoder.output_shape(src)))
+        if encoder is None or decoder is None:
+            return None
+        out = list(encoder)
+        for entry in decoder:
+            out.append(dataclasses.replace(entry, tensor={"input": "input1", "input1": ""}.get(entry.tensor, "")))
+        return out
