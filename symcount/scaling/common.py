@@ -4,8 +4,8 @@ A *target* is a :class:`~symcount.count.Count` (its validity conditions come wit
 or a SymPy expression (no conditions unless given). ``what`` picks the quantity of a
 count: ``total`` (= ``params``), ``trainable``, ``non_trainable``, ``macs``,
 ``flops`` (forward, 2 per multiply-accumulate), ``training_flops`` (forward +
-backward), ``activations`` (output elements of every layer call), ``memory`` (training
-bytes at float32 with Adam), each per example; ``causal=True`` leaves out the masked
+backward), ``activations`` (bytes autograd saves at float32), ``memory`` (training
+bytes at float32 with Adam: :meth:`~symcount.count.Count.memory`), each per example; ``causal=True`` leaves out the masked
 half of causal attention.
 """
 
@@ -21,12 +21,11 @@ from sympy import Expr, Integer, Rational
 from ..count import Count
 from ..dims import condition_text, decided
 from ..errors import ArgumentError, SubstitutionError
-from ..layer import InputLayer
 
 #: quantities read off a count's records (``what=``)
 QUANTITIES = ("total", "params", "trainable", "non_trainable", "macs", "flops", "training_flops", "activations",
               "memory")
-#: ``memory``: training bytes at float32 with Adam (weights, gradients, two moments, activations), batch 1
+#: ``memory`` by layer: float32 gradients and Adam's two moments per trainable parameter
 _BYTES, _ADAM_STATES = 4, 2
 
 
@@ -50,9 +49,9 @@ def cost(count: Count, training: bool = False, causal: bool = False) -> Expr:
 
 
 def record_quantity(record, what: str, causal: bool = False) -> Expr:
-    """One record's ``what`` for all its occurrences (``× repeat``); parameters of a
-    second use of a shared layer count zero. ``memory`` is training bytes at float32
-    with Adam, batch 1: ``4·(params + buffers + 3·trainable + activations)``."""
+    """One record's parameters or cost for all its occurrences (``× repeat``); parameters
+    of a second use of a shared layer count zero. (``activations`` and ``memory`` depend
+    on the neighbouring layers: see :func:`record_quantities`.)"""
     what = _check_what(what)
     if what in ("total", "trainable", "non_trainable"):
         if not record.counted:
@@ -61,20 +60,35 @@ def record_quantity(record, what: str, causal: bool = False) -> Expr:
     if what in ("macs", "flops", "training_flops"):
         flops = _record_cost(record, what == "training_flops", causal)
         return flops / 2 if what == "macs" else flops
-    activations = Integer(0) if isinstance(record.layer, InputLayer) else record.outputs * record.repeat
+    raise ArgumentError(f"{what} of one layer depends on its neighbours: use record_quantities(count, {what!r})")
+
+
+def record_quantities(count: Count, what: str, causal: bool = False) -> list[Expr]:
+    """Each record's ``what`` (all its occurrences), in model order. ``activations``: the
+    bytes autograd saves for it at float32 (a tensor two layers save is the first's);
+    ``memory``: training bytes at float32 with Adam, batch 1 (:meth:`Count.memory`'s
+    weights, gradients, optimizer states and activations, by layer)."""
+    what = _check_what(what)
+    if what not in ("activations", "memory"):
+        return [record_quantity(r, what, causal) for r in count.layers]
+    memory = count.memory()
+    rows = [dict(parts) for _, parts in memory.by_layer()]
     if what == "activations":
-        return activations
-    stored = (record.params + record.buffers + (1 + _ADAM_STATES) * record.trainable) * record.repeat \
-        if record.counted else Integer(0)
-    return _BYTES * (stored + activations)
+        return [row["activations"] for row in rows]
+    return [row["activations"] + _BYTES * (1 + _ADAM_STATES) * r.trainable * r.repeat * r.counted
+            + row["weights"] + (4 * r.repeat * sum(1 for w in r.weights if w.counts and w.trainable)
+                                if r.counted else 0)
+            for r, row in zip(count.layers, rows)]
 
 
 def quantity(target, what: str = "total", causal: bool = False) -> Expr:
     """The expression ``what`` of ``target`` (a count, or an expression returned as is)."""
     if isinstance(target, Count):
         what = _check_what(what)
-        if what in ("total", "trainable", "non_trainable") or (what == "macs" and not causal):
+        if what in ("total", "trainable", "non_trainable", "activations") or (what == "macs" and not causal):
             return getattr(target, what)
+        if what == "memory":
+            return target.memory().total
         return sympy.Add(*(record_quantity(r, what, causal) for r in target.layers))
     if isinstance(target, (int, Integer)) and not isinstance(target, bool):
         return Integer(target)
@@ -184,7 +198,8 @@ _SUFFIXES = {"k": 3, "K": 3, "M": 6, "G": 9, "B": 9, "T": 12, "P": 15}
 _NUMBER = re.compile(
     r"^(?P<int>\d[\d_,]*)?(?:\.(?P<frac>\d[\d_]*)?)?"
     r"(?:(?:[eE](?P<exp>[+-]?\d+))|(?:\s*(?:\*|·|×|x)\s*10\s*(?:\^|\*\*)\s*(?P<pow>[+-]?\d+)))?"
-    r"\s*(?P<suffix>[kKMGBTP])?$"
+    r"\s*(?P<suffix>[kKMGBTP])?$",
+    re.ASCII,  # digits 0-9 only: "１２" is no number
 )
 
 

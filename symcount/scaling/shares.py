@@ -20,7 +20,7 @@ from sympy import Expr, Integer
 
 from ..count import Count
 from ..errors import ArgumentError
-from .common import QUANTITIES, as_int, bind, percent, record_quantity
+from .common import QUANTITIES, as_int, bind, percent, record_quantities
 from .asymptotics import leading
 
 #: how records are grouped: by block path, by layer type, or one part per layer
@@ -131,8 +131,7 @@ def shares(count: Count, by: str | Callable = "block", what: str = "total", dept
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise ArgumentError(f"shares: depth must be a positive integer. Received: {depth!r}")
     parts: dict[str, list] = {}
-    for record in count.layers:
-        value = record_quantity(record, what, causal)
+    for record, value in zip(count.layers, record_quantities(count, what, causal)):
         if value != 0:
             parts.setdefault(_label(record, by, depth), []).append(value)
     label = getattr(by, "__name__", "part") if callable(by) else by

@@ -121,3 +121,14 @@ def test_impossible_options_are_one_clear_error(kwargs, message):
     count = Sequential([Linear(4, 4)]).count(input_shape=(4,))
     with pytest.raises(ArgumentError, match=message):
         count.memory(**kwargs)
+
+
+def test_shares_of_memory_and_activations_add_up_to_the_model_totals():
+    """``symcount shares --what memory`` splits Count.memory() by layer: the parts add up."""
+    from symcount.scaling.shares import shares
+
+    n, d = sc.dims("n d")
+    count = Sequential([Linear(d, d), Repeat([Linear(d, d, bias=False)], n), Linear(d, 3)]).count(input_shape=(d,))
+    assert sympy.expand(shares(count, what="memory").total - count.memory().total) == 0
+    assert sympy.expand(shares(count, what="activations").total - count.activations) == 0
+    assert sympy.expand(count.activations - 4 * (d + n * d + d)) == 0
