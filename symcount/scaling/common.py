@@ -75,7 +75,7 @@ def record_quantities(count: Count, what: str, causal: bool = False) -> list[Exp
     rows = [dict(parts) for _, parts in memory.by_layer()]
     if what == "activations":
         return [row["activations"] for row in rows]
-    return [row["activations"] + _BYTES * (1 + _ADAM_STATES) * r.trainable * r.repeat * r.counted
+    return [row["activations"] + _BYTES * (1 + _ADAM_STATES) * r.trainable * r.repeat * int(r.counted)
             + row["weights"] + (4 * r.repeat * sum(1 for w in r.weights if w.counts and w.trainable)
                                 if r.counted else 0)
             for r, row in zip(count.layers, rows)]
