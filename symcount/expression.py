@@ -29,8 +29,10 @@ import sympy
 
 from .errors import SpecError
 
-_TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|//|[-+*/^()]))")
-_SPACE = re.compile(r"\s*")
+# ASCII only: full-width or superscript digits (１２, ²) and other Unicode spaces are errors,
+# not read as numbers
+_TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|//|[-+*/^()]))", re.ASCII)
+_SPACE = re.compile(r"\s*", re.ASCII)
 MAX_DIGITS = 30  # literals longer than this are not sizes
 MAX_EXPONENT = 64  # a constant exponent above this is not a size either
 MAX_LENGTH = 10_000  # characters of one expression

@@ -157,40 +157,104 @@ def check_nesting(data, path, values: bool = True) -> None:
 
 
 def _strict_yaml(text: str):
-    """``yaml.safe_load`` with a cap on aliases and nesting, and duplicate keys refused."""
+    """``yaml.safe_load``, strictly and within the limits: the events (libyaml's parser when
+    installed, iterative: no deep recursion) are composed into nodes here, counting
+    aliases (:data:`ALIAS_LIMIT`), nesting (:data:`DEPTH_LIMIT`) and nodes
+    (:data:`VALUES_LIMIT`) as they come, so a hostile file stops at the first value over a
+    limit; an alias inside its own anchor (a cycle), a second document and a key given
+    twice are errors. The nodes are then built by PyYAML's safe constructor."""
     import yaml
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-    class Loader(yaml.SafeLoader):
-        aliases = 0
-        depth = 0
+    try:
+        from yaml._yaml import CParser as _Parser
+        events = _Parser(text)
+    except ImportError:  # pragma: no cover - PyYAML without libyaml
+        events = yaml.SafeLoader(text)
 
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                type(self).aliases += 1
-                if type(self).aliases > ALIAS_LIMIT:
-                    raise SpecError(f"more than {ALIAS_LIMIT} YAML aliases (*name): refused, as an alias bomb "
-                                    f"would be")
-            type(self).depth += 1
-            try:
-                if type(self).depth > DEPTH_LIMIT:
-                    raise SpecError(f"nested more than {DEPTH_LIMIT} levels deep")
-                return super().compose_node(parent, index)
-            finally:
-                type(self).depth -= 1
-
+    class Constructor(yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
         def construct_mapping(self, node, deep=False):
             keys = set()
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *defaults, expanded by flatten_mapping
+                    continue
+                if not isinstance(key_node, ScalarNode):
+                    raise SpecError(f"line {key_node.start_mark.line + 1}: a key must be a name, not a "
+                                    f"{'list' if isinstance(key_node, SequenceNode) else 'mapping'}")
                 key = self.construct_object(key_node, deep=deep)
-                if isinstance(key, (list, dict)):
-                    raise SpecError(f"line {key_node.start_mark.line + 1}: a key must be a name, not {key!r}")
                 if key in keys:
                     raise SpecError(f"line {key_node.start_mark.line + 1}: the key {key!r} is given twice "
                                     f"in one mapping")
                 keys.add(key)
+            self.flatten_mapping(node)  # merged keys first, the mapping's own keys override them
             return super().construct_mapping(node, deep=deep)
 
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    builder = Constructor()
+    anchors: dict = {}
+    stack: list = []  # open collections: [node, the key waiting for its value]
+    root, documents, nodes, aliases = None, 0, 0, 0
+
+    def attach(node):
+        nonlocal root, nodes
+        nodes += 1
+        if nodes > VALUES_LIMIT:
+            raise SpecError(f"holds more than {VALUES_LIMIT:,} values")
+        if not stack:
+            root = node
+        elif isinstance(stack[-1][0], SequenceNode):
+            stack[-1][0].value.append(node)
+        elif stack[-1][1] is None:
+            stack[-1][1] = node
+        else:
+            stack[-1][0].value.append((stack[-1][1], node))
+            stack[-1][1] = None
+
+    def anchored(event, node):
+        if event.anchor is not None:
+            anchors[event.anchor] = node
+
+    while True:
+        event = events.get_event()
+        if isinstance(event, yaml.StreamEndEvent):
+            break
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise SpecError(f"line {event.start_mark.line + 1}: a second YAML document; a file holds one")
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > ALIAS_LIMIT:
+                raise SpecError(f"more than {ALIAS_LIMIT} YAML aliases (*name): refused, as an alias bomb would be")
+            node = anchors.get(event.anchor)
+            if node is None:
+                raise SpecError(f"line {event.start_mark.line + 1}: the alias *{event.anchor} names no anchor")
+            if any(node is open_[0] for open_ in stack):
+                raise SpecError(f"line {event.start_mark.line + 1}: the alias *{event.anchor} is inside its own "
+                                f"anchor (a value that contains itself)")
+            attach(node)
+        elif isinstance(event, yaml.ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = builder.resolve(ScalarNode, event.value, event.implicit)
+            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            anchored(event, node)
+            attach(node)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            kind = SequenceNode if isinstance(event, yaml.SequenceStartEvent) else MappingNode
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = builder.resolve(kind, None, event.implicit)
+            node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+            anchored(event, node)
+            attach(node)
+            stack.append([node, None])
+            if len(stack) > DEPTH_LIMIT:
+                raise SpecError(f"nested more than {DEPTH_LIMIT} levels deep")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            stack.pop()[0].end_mark = event.end_mark
+    if root is None:
+        return None
+    return builder.construct_document(root)
 
 
 def load(path: str | Path) -> Spec:

@@ -14,7 +14,7 @@ import re
 import sys
 import warnings
 
-from .errors import SubstitutionError, SymcountError
+from .errors import SpecError, SubstitutionError, SymcountError
 
 #: the most digits a ``--set`` value may have (10⁴⁰: far past any model, far below what
 #: makes SymPy slow)
@@ -159,7 +159,10 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
 
         dim_sets = sets
         spec = load(target)
-        count = spec.model.count()
+        try:
+            count = spec.model.count()
+        except SymcountError as exc:  # a layer that cannot take its input: named with the file
+            raise SpecError(f"{target}: {exc}") from None
         defaults = default_values(spec)
         arguments = set()
     overrides = parse_set(dim_sets)
@@ -226,7 +229,6 @@ def _no_such_target(target: str) -> None:
         return
     import difflib
 
-    from .errors import SpecError
     from .zoo import registry
 
     names = [e.name for e in registry.entries()]

@@ -41,6 +41,8 @@ def readable_bytes(value) -> str:
     """Keras's ``readable_memory_size`` at 4 bytes (float32) per parameter: `` (23.00 MB)``."""
     if not getattr(value, "is_Integer", False):
         return ""
+    if int(value) >= 2 ** 1000:  # no float holds it (a count of more than 300 digits): no magnitude shown
+        return ""
     size, units = int(value) * 4.0, ["B", "KB", "MB", "GB", "TB"]
     for unit in units:
         if size < 1024 or unit == units[-1]:
@@ -51,7 +53,7 @@ def readable_bytes(value) -> str:
 
 def readable_count(value) -> str:
     """`` (56.62 M)`` for an integer of at least a thousand: a cost's magnitude at a glance."""
-    if not getattr(value, "is_Integer", False) or int(value) < 1000:
+    if not getattr(value, "is_Integer", False) or not 1000 <= int(value) < 2 ** 1000:  # beyond a float: none
         return ""
     size = float(int(value))
     for unit in ("K", "M", "G", "T", "P"):
