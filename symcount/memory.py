@@ -290,10 +290,11 @@ def _tp_conditions(count, p: Plan) -> list:
 
 
 def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
-    """Bytes of the tensors autograd saves for one example, per device: each distinct
-    tensor once (a layer's saved output that the next layer saves as its input), every
-    occurrence of a repeated block counted; returns ``(total, bytes per record index,
-    names of layers that declare nothing)``."""
+    """Bytes of the tensors autograd saves for one step of ``p.batch_size`` examples, per
+    device: each distinct tensor once (a layer's saved output that the next layer saves
+    as its input), every occurrence of a repeated block counted, entries ``per_batch``
+    once per step; returns ``(total, bytes per record index, names of layers that
+    declare nothing)``."""
     multiplicity = dict(count.tensors)
     shares = shares or [Integer(1)] * len(count.layers)
     split = _split_keys(count) if p.tp != 1 else set()
@@ -321,7 +322,8 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
             else:
                 key = None
             divisor = p.tp if (p.sp or (key if key is not None else record.output_key) in split) else Integer(1)
-            nbytes = entry.size * entry.element_bytes(p.dtype, p.device) / divisor
+            examples = Integer(1) if entry.per_batch else p.batch_size
+            nbytes = examples * entry.size * entry.element_bytes(p.dtype, p.device) / divisor
             if key is None:
                 amount = nbytes * record.repeat * shares[index]
                 internal += amount
@@ -330,7 +332,7 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
                 sizes[key] = (nbytes, index)
     for b in (_top_boundaries(count) if p.recompute == "full" else ()):
         inner, _, outer_in, _, start, _, elements = b
-        nbytes = elements * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
+        nbytes = p.batch_size * elements * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
         sizes.setdefault(outer_in, (nbytes, start))
         sizes.setdefault(inner, (nbytes, start))
     keys = _resolve_boundaries(count, set(sizes), sizes)
@@ -446,8 +448,8 @@ def memory(count, *args, **kwargs) -> Memory:
     if p.training:
         in_flight = p.pp if p.microbatches is None else sympy.Min(p.pp, p.microbatches)
         saved, per_record, undeclared = saved_bytes(count, p, shares)
-        activations = p.batch_size * saved * in_flight
-        per_record = {i: p.batch_size * v * in_flight for i, v in per_record.items()}
+        activations = saved * in_flight
+        per_record = {i: v * in_flight for i, v in per_record.items()}
     cache = kv_cache_bytes(count, p, shares) if p.kv_cache else Integer(0)
     layers = []
     for index, record in enumerate(count.layers):

@@ -56,6 +56,8 @@ class Saved:
     - ``attention``: for an attention kernel's entries, the kernel they belong to
       (``"eager"``: the scores and probabilities; ``"flash"``: the log-sum-exp only);
       ``None`` for entries both keep.
+    - ``per_batch``: the size is per step, not per example (batch norm's ``save_mean``
+      and ``save_invstd``: one per channel whatever the batch size).
     """
 
     name: str
@@ -64,6 +66,7 @@ class Saved:
     tensor: str = ""
     selective: bool = False
     attention: str | None = None
+    per_batch: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
