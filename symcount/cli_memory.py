@@ -89,12 +89,13 @@ def run(args) -> int:
     sequence = next((n for n in SEQUENCE_DIMS if n in names), None)
     kwargs = options(args)
     if seq_len is not None:
-        if sequence is not None:
+        if sequence is not None:  # the model's own dim: the formulas keep its name
             sets.append(f"{sequence}={seq_len}")
         elif not args.inference:
             raise ArgumentError(f"memory --seq-len: {probe.name} has no sequence-length dim "
                                 f"({', '.join(SEQUENCE_DIMS)}); its dims are: {', '.join(sorted(names)) or 'none'}")
-        kwargs["seq_len"] = seq_len
+        else:
+            kwargs["seq_len"] = seq_len
     count = load_target(args.target, sets) if sets != args.sets else probe
     symbolic = (count.symbolic or count).memory(**kwargs)
     bound = count.memory(**kwargs)

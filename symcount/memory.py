@@ -458,8 +458,11 @@ def memory(count, *args, **kwargs) -> Memory:
             held = held / p.dp
         layers.append((record.name, (("weights", held), ("activations", per_record.get(index, Integer(0))))))
     options = tuple(sorted(vars(p).items()))
-    return Memory(weight_bytes, grads, optimizer, activations, cache, tuple(conditions), undeclared,
-                  tuple(layers), options)
+    memory = Memory(weight_bytes, grads, optimizer, activations, cache, tuple(conditions), undeclared,
+                    tuple(layers), options)
+    # a layer's own rules (cache_elements, parallel_sizes) are written in its symbolic
+    # arguments: bind the count's values there too
+    return memory.subs(count.values) if count.values else memory
 
 
 def kv_cache_bytes(count, p: Plan, shares) -> Expr:
