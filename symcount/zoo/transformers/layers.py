@@ -21,6 +21,19 @@ transformers but not in ``torch.nn``, each composed of symcount layers.
 Shapes are batch first, ``(None, L, features)``, as transformers' tensors are; the
 heads of an attention stay concatenated on the last axis (``(None, L, heads·head_dim)``,
 the layout before ``.view(…).transpose(1, 2)``).
+
+Saved tensors (activation memory, :mod:`symcount.saved`) are what autograd packs during
+transformers' forward in train mode (measured with ``torch.autograd.graph.saved_tensors_hooks``
+on CPU, transformers 5.23, ``attn_implementation="eager"``). A module declares each tensor
+its forward saves once: its input and output as ``tensor="input"``/``"output"``, the rest as
+its own. Tensors made once per step rather than per example (GPT-2's position ids, BERT's
+token types, Llama's rotary ``cos``/``sin``, T5's relative position buckets) are declared
+``per_batch``.
+
+Tensor parallelism (Megatron-LM, ``megatron/core/tensor_parallel/layers.py``): the query,
+key, value, gate and up projections are column-parallel, the output and down projections
+row-parallel, the token embeddings vocabulary-parallel (:func:`parallel` marks a layer);
+``parallel_sizes`` names what ``tp`` must divide.
 """
 
 from __future__ import annotations
@@ -31,14 +44,15 @@ import sympy
 from ...dims import divisible, size_text
 from ...errors import ArgumentError, ShapeError
 from ...layer import Layer, Product, Requirement, Weight
-from ...torch import Embedding, Linear, RMSNorm
-from ...torch.common import equal, positions, size
+from ...saved import Saved, elements, saved_input
+from ...torch import GELU, Embedding, Linear, RMSNorm
+from ...torch.common import equal, positions, probability, size
 from ...torch.transformer import Sublayers
 
 __all__ = [
     "BertSelfAttention", "Conv1D", "EagerAttention", "FirstToken", "GPT2Attention", "LlamaAttention", "LlamaMLP",
-    "LlamaRMSNorm", "Module", "PositionIds", "T5Attention", "T5DenseGatedActDense", "T5LayerNorm", "TokenTypeIds",
-    "Transpose", "ViTAttention", "ViTEmbeddings",
+    "LlamaRMSNorm", "LlamaRotaryEmbedding", "Module", "NewGELUActivation", "PositionIds", "T5Attention",
+    "T5DenseGatedActDense", "T5LayerNorm", "TokenTypeIds", "Transpose", "ViTAttention", "ViTEmbeddings", "parallel",
 ]
 
 
@@ -47,6 +61,41 @@ def _sequence(layer: Layer, shape) -> None:
     if len(shape) != 3 or shape[0] is not None:
         raise ShapeError(f"{layer.type_name} expects a batch-first sequence (None, L, features). "
                          f"Received: input shape={size_text(shape)}")
+
+
+#: Megatron-LM's tensor-parallel layers, by the role memory gives them
+ROLES = {"column": ("ColumnParallelLinear", "output features"), "row": ("RowParallelLinear", "input features"),
+         "vocab": ("VocabParallelEmbedding", "vocabulary")}
+
+
+class _ParallelSizes:
+    """``parallel_sizes(shape)`` of a layer marked by :func:`parallel`: the one size its
+    role splits over ``tp`` devices."""
+
+    def __init__(self, what: str, size):
+        self.what, self.size = what, size
+
+    def __call__(self, shape):
+        return ((self.what, self.size),)
+
+
+def parallel(layer: Layer, role: str) -> Layer:
+    """``layer`` (a ``Linear``, ``Conv1D`` or ``Embedding``) marked as Megatron-LM splits it
+    over ``tp`` devices, and returned: ``"column"`` (``ColumnParallelLinear``: the output
+    features split, its output stays split up to the next row-parallel layer), ``"row"``
+    (``RowParallelLinear``: the input features split, the bias whole, the output gathered),
+    ``"vocab"`` (``VocabParallelEmbedding``: the rows split). ``tp`` must divide the split size."""
+    if role not in ROLES:
+        raise ArgumentError(f"parallel: role must be one of {', '.join(ROLES)}. Received: role={role!r}")
+    if role == "vocab":
+        split = layer.num_embeddings
+    elif isinstance(layer, Conv1D):
+        split = layer.nf if role == "column" else layer.nx
+    else:
+        split = layer.out_features if role == "column" else layer.in_features
+    layer.tensor_parallel = role
+    layer.parallel_sizes = _ParallelSizes(f"{layer.type_name} {ROLES[role][1]}", split)
+    return layer
 
 
 class Conv1D(Layer):
@@ -76,6 +125,10 @@ class Conv1D(Layer):
     def macs(self, shape):
         return positions(shape) * self.nx * self.nf
 
+    def saved(self, shape):
+        """The input (``addmm`` keeps it for the weight's gradient)."""
+        return (saved_input(shape),)
+
 
 class EagerAttention(Layer):
     """transformers' ``eager_attention_forward``: per head, ``softmax(Q·Kᵀ·scaling + mask)·V``.
@@ -90,12 +143,27 @@ class EagerAttention(Layer):
     keys up to its own position, ``S − L + i + 1`` of them: ``L·S − L·(L−1)/2`` pairs
     (``L·(L+1)/2`` for self-attention) are the causal MACs. The eager kernel still
     computes the whole ``L × S`` square, so ``macs`` counts it.
+
+    Saved tensors (:meth:`kernel_saved`), ``dropout`` being the probability applied to
+    the attention probabilities in training (``attention_dropout``, ``attn_pdrop``…):
+
+    - ``attention="eager"``: the query, key and value as the two ``matmul`` s keep them
+      (copies in the ``(batch·heads, L, head_dim)`` layout, keys and values repeated to
+      ``num_heads``: ``H·L·d``, ``H·S·d``, ``H·S·d``), the softmax probabilities
+      ``H·L·S`` and, with ``dropout > 0``, dropout's mask and the dropped-out
+      probabilities (``H·L·S`` each); the last three are what selective recomputation
+      drops (Korthikanti et al. 2022).
+    - ``attention="flash"``: the query, key and value as the kernel receives them
+      (``num_key_value_heads`` heads, not repeated), its output and the log-sum-exp of
+      each head and query in float32 (``H·L``); dropout keeps no mask (the kernel
+      regenerates it from the RNG state).
     """
 
     n_inputs = 3
 
-    def __init__(self, num_heads, head_dim, num_key_value_heads=None, is_causal=False, name=None):
+    def __init__(self, num_heads, head_dim, num_key_value_heads=None, is_causal=False, dropout=0.0, name=None):
         super().__init__(name)
+        self.dropout = probability(dropout, "EagerAttention: dropout")
         self.num_heads = size(num_heads, "EagerAttention num_heads")
         self.head_dim = size(head_dim, "EagerAttention head_dim")
         self.num_key_value_heads = self.num_heads if num_key_value_heads is None else \
@@ -144,6 +212,35 @@ class EagerAttention(Layer):
         return (Product(per_pair * pairs, "activation", causal, label="scores Q·Kᵀ"),
                 Product(per_pair * pairs, "activation", causal, label="values A·V"))
 
+    def kernel_saved(self, length, source, flash_inputs: bool = False) -> list:
+        """The kernels' own tensors for queries of ``length`` and keys of ``source``
+        positions, per example (see the class docstring); with ``flash_inputs`` the flash
+        kernel's query, key and value are the layer's inputs (``tensor="input"``…), else
+        they are listed as the kernel's own (a module that declares its projections'
+        outputs itself leaves them out: ``flash_inputs=None``)."""
+        heads, kv, d = self.num_heads, self.num_key_value_heads, self.head_dim
+        scores = heads * length * source
+        out = [Saved("query", heads * length * d, attention="eager"),
+               Saved("key", heads * source * d, attention="eager"),
+               Saved("value", heads * source * d, attention="eager"),
+               Saved("probabilities", scores, selective=True, attention="eager")]
+        if self.dropout > 0:
+            out += [Saved("dropout mask", scores, "mask", selective=True, attention="eager"),
+                    Saved("dropped probabilities", scores, selective=True, attention="eager")]
+        if flash_inputs is not None:
+            tensors = ("input", "input1", "input2") if flash_inputs else ("", "", "")
+            out += [Saved("query", heads * length * d, tensor=tensors[0], attention="flash"),
+                    Saved("key", kv * source * d, tensor=tensors[1], attention="flash"),
+                    Saved("value", kv * source * d, tensor=tensors[2], attention="flash")]
+        out.append(Saved("logsumexp", heads * length, "float32", attention="flash"))
+        return out
+
+    def saved(self, shape):
+        """The kernel's tensors; the flash kernel also keeps its inputs and its output."""
+        query, key, _ = self._qkv(shape)
+        return (*self.kernel_saved(query[1], key[1], flash_inputs=True),
+                Saved("output", elements(self.output_shape(shape)), tensor="output", attention="flash"))
+
 
 class Module(Sublayers):
     """A transformers module made of named sub-modules: ``parts(shape)`` yields
@@ -151,7 +248,12 @@ class Module(Sublayers):
     Weights are the parts' under ``attribute.name`` (``q_proj.weight``), products and
     requirements are the parts'. The attention kernel is a part too, so its products
     are not forgotten; elementwise steps (activations, the gate's product, softmax)
-    have neither weights nor products and are left out."""
+    have neither weights nor products and are left out.
+
+    Saved tensors are the module's own declaration (its parts are not separate records):
+    each tensor its ``forward`` saves, once, its input as ``tensor="input"``. The parts
+    carry their Megatron-LM roles (:func:`parallel`) and ``parallel_sizes`` names the
+    heads or features ``tp`` must divide."""
 
     def product_label(self, attribute: str, product) -> str:
         return product.label or attribute
@@ -171,7 +273,7 @@ class _Attention(Module):
     is_causal = False
 
     def _setup(self, hidden_size, num_heads, num_key_value_heads=None, head_dim=None, bias=True, out_bias=None,
-               key_value_length=None, heads_divide=None):
+               key_value_length=None, heads_divide=None, dropout=0.0):
         owner = type(self).__name__
         self.hidden_size = size(hidden_size, f"{owner} hidden_size")
         self.num_heads = size(num_heads, f"{owner} num_heads")
@@ -187,13 +289,15 @@ class _Attention(Module):
         inner, kv_inner = self.num_heads * self.head_dim, self.num_key_value_heads * self.head_dim
         q, k, v, o = self.names
         self.projections = {
-            q: Linear(self.hidden_size, inner, bias=bias),
-            k: Linear(self.hidden_size, kv_inner, bias=bias),
-            v: Linear(self.hidden_size, kv_inner, bias=bias),
+            q: parallel(Linear(self.hidden_size, inner, bias=bias), "column"),
+            k: parallel(Linear(self.hidden_size, kv_inner, bias=bias), "column"),
+            v: parallel(Linear(self.hidden_size, kv_inner, bias=bias), "column"),
         }
         if o is not None:
-            self.projections[o] = Linear(inner, self.hidden_size, bias=bias if out_bias is None else out_bias)
-        self.attention = EagerAttention(self.num_heads, self.head_dim, self.num_key_value_heads, self.is_causal)
+            self.projections[o] = parallel(Linear(inner, self.hidden_size, bias=bias if out_bias is None else out_bias),
+                                           "row")
+        self.attention = EagerAttention(self.num_heads, self.head_dim, self.num_key_value_heads, self.is_causal,
+                                        dropout)
 
     def requirements(self, shape):
         _sequence(self, shape)
@@ -222,24 +326,92 @@ class _Attention(Module):
             return (*shape[:-1], self.num_heads * self.head_dim)
         return tuple(shape)
 
+    #: cross-attention: whether this module declares the key/value states it reads (the
+    #: encoder's output, saved by the key and value projections of every decoder block
+    #: but one tensor: declared by one module only)
+    saves_key_value_states = True
+
+    def saved(self, shape):
+        """The input (kept by the query, key and value projections; cross-attention's key
+        and value projections keep the encoder's states, ``key_value_length·hidden_size``),
+        the kernel's tensors (:meth:`EagerAttention.kernel_saved`), and the heads
+        concatenated, ``L·heads·head_dim``: the output projection's input (the flash
+        kernel's output is that same tensor), or without an output projection the
+        module's output, which the flash kernel keeps."""
+        _sequence(self, shape)
+        length = shape[1]
+        source = length if self.key_value_length is None else self.key_value_length
+        out = [saved_input(shape)]
+        if self.key_value_length is not None and self.saves_key_value_states:
+            out.append(Saved("key/value states", source * self.hidden_size))
+        out += self.attention.kernel_saved(length, source)
+        heads = length * self.num_heads * self.head_dim
+        if self.names[3] is None:
+            out.append(Saved("output", heads, tensor="output", attention="flash"))
+        else:
+            out.append(Saved("heads", heads))
+        return out
+
+    def parallel_sizes(self, shape):
+        """Megatron-LM splits the attention by heads: ``tp`` divides the query heads and
+        the key/value heads (``num_query_groups``)."""
+        return (("attention heads", self.num_heads), ("key/value heads", self.num_key_value_heads))
+
+
+def _cache_elements(layer, shape, tokens):
+    """Keys and values a decoder's attention keeps per example (transformers'
+    ``DynamicCache``; ``EncoderDecoderCache`` for cross-attention): ``2·kv_heads·head_dim``
+    per token of causal self-attention (``tokens``, by default the sequence), per encoder
+    position for cross-attention; an encoder's self-attention keeps none."""
+    if getattr(layer, "key_value_length", None) is not None:
+        tokens = layer.key_value_length
+    elif not layer.is_causal:
+        return sympy.Integer(0)
+    elif tokens is None:
+        tokens = shape[1]
+    return 2 * layer.num_key_value_heads * layer.head_dim * tokens
+
 
 class GPT2Attention(Module):
     """transformers ``GPT2Attention`` (self-attention, causal): ``c_attn`` = ``Conv1D(3·E,
     E)`` gives query, key and value, split along the last axis; :class:`EagerAttention`
-    with ``num_heads`` heads of ``E / num_heads``; ``c_proj`` = ``Conv1D(E, E)``.
-    transformers requires ``embed_dim`` divisible by ``num_heads``.
+    with ``num_heads`` heads of ``E / num_heads``; ``c_proj`` = ``Conv1D(E, E)``, then
+    ``resid_dropout``. transformers requires ``embed_dim`` divisible by ``num_heads``.
+    ``attn_pdrop`` and ``resid_pdrop`` are GPT2Config's dropout probabilities (0.1).
+
+    Saved: the input (``c_attn``'s), the kernel's tensors, ``c_proj``'s input and, with
+    ``resid_pdrop > 0``, ``resid_dropout``'s mask (``L·E`` each).
     """
 
-    def __init__(self, embed_dim, num_heads, name=None):
+    is_causal = True
+
+    def __init__(self, embed_dim, num_heads, attn_pdrop=0.1, resid_pdrop=0.1, name=None):
         super().__init__(name)
         self.embed_dim = size(embed_dim, "GPT2Attention embed_dim")
-        self.num_heads = size(num_heads, "GPT2Attention num_heads")
+        self.num_heads = self.num_key_value_heads = size(num_heads, "GPT2Attention num_heads")
         if divisible(self.embed_dim, self.num_heads) is sympy.false:
             raise ArgumentError(f"GPT2Attention: `embed_dim` must be divisible by num_heads (got `embed_dim`: "
                                 f"{self.embed_dim} and `num_heads`: {self.num_heads}).")
-        self.c_attn = Conv1D(3 * self.embed_dim, self.embed_dim)
-        self.attention = EagerAttention(self.num_heads, self.embed_dim / self.num_heads, is_causal=True)
-        self.c_proj = Conv1D(self.embed_dim, self.embed_dim)
+        self.head_dim = self.embed_dim / self.num_heads
+        self.resid_pdrop = probability(resid_pdrop, "GPT2Attention: resid_pdrop")
+        self.c_attn = parallel(Conv1D(3 * self.embed_dim, self.embed_dim), "column")
+        self.attention = EagerAttention(self.num_heads, self.head_dim, is_causal=True, dropout=attn_pdrop)
+        self.c_proj = parallel(Conv1D(self.embed_dim, self.embed_dim), "row")
+
+    def saved(self, shape):
+        _sequence(self, shape)
+        length = shape[1]
+        out = [saved_input(shape), *self.attention.kernel_saved(length, length), Saved("heads", length * self.embed_dim)]
+        if self.resid_pdrop > 0:
+            out.append(Saved("resid_dropout mask", length * self.embed_dim, "mask"))
+        return out
+
+    def parallel_sizes(self, shape):
+        """Megatron-LM splits the attention by heads: ``tp`` divides ``num_heads``."""
+        return (("attention heads", self.num_heads),)
+
+    def cache_elements(self, shape, tokens):
+        return _cache_elements(self, shape, tokens)
 
     def requirements(self, shape):
         _sequence(self, shape)
@@ -256,15 +428,18 @@ class GPT2Attention(Module):
 
 class BertSelfAttention(_Attention):
     """transformers ``BertSelfAttention``: ``query``, ``key``, ``value`` = ``Linear(hidden_size,
-    hidden_size)`` and :class:`EagerAttention` (not causal). The output projection is
-    ``BertSelfOutput.dense``, a separate module. Output ``(None, L, hidden_size)``.
+    hidden_size)`` and :class:`EagerAttention` (not causal), ``attention_probs_dropout_prob``
+    (BertConfig: 0.1) on the probabilities. The output projection is
+    ``BertSelfOutput.dense``, a separate module. Output ``(None, L, hidden_size)``: the
+    heads, split by tensor parallelism (the module is column-parallel as a whole).
     """
 
     names = ("query", "key", "value", None)
+    tensor_parallel = "column"
 
-    def __init__(self, hidden_size, num_attention_heads, name=None):
+    def __init__(self, hidden_size, num_attention_heads, attention_probs_dropout_prob=0.1, name=None):
         super().__init__(name)
-        self._setup(hidden_size, num_attention_heads)
+        self._setup(hidden_size, num_attention_heads, dropout=attention_probs_dropout_prob)
 
 
 class LlamaAttention(_Attention):
@@ -274,26 +449,34 @@ class LlamaAttention(_Attention):
     ``Linear(num_attention_heads·head_dim, hidden_size)``; every bias only with
     ``attention_bias``. ``head_dim`` defaults to ``hidden_size / num_attention_heads``;
     ``hidden_size`` must be a multiple of ``num_attention_heads`` either way (LlamaConfig's
-    check). The rotary position embedding multiplies elementwise: no weights, no products.
+    check). The rotary position embedding multiplies elementwise: no weights, no products;
+    the ``cos`` and ``sin`` it saves are the model's (:class:`LlamaRotaryEmbedding`), the
+    rotated query and key are what the kernel keeps. ``attention_dropout`` (0.0) drops
+    attention probabilities in training.
     """
 
     is_causal = True
 
     def __init__(self, hidden_size, num_attention_heads, num_key_value_heads=None, head_dim=None,
-                 attention_bias=False, name=None):
+                 attention_bias=False, attention_dropout=0.0, name=None):
         super().__init__(name)
         self._setup(hidden_size, num_attention_heads, num_key_value_heads, head_dim, bias=attention_bias,
-                    heads_divide=True)
+                    heads_divide=True, dropout=attention_dropout)
+
+    def cache_elements(self, shape, tokens):
+        return _cache_elements(self, shape, tokens)
 
 
 class ViTAttention(_Attention):
     """transformers ``ViTAttention``: ``q_proj``, ``k_proj``, ``v_proj`` = ``Linear(hidden_size,
     hidden_size, bias=qkv_bias)``, :class:`EagerAttention` (not causal), ``o_proj`` =
-    ``Linear(hidden_size, hidden_size)`` (always with a bias)."""
+    ``Linear(hidden_size, hidden_size)`` (always with a bias); ``attention_probs_dropout_prob``
+    (ViTConfig: 0.0) drops attention probabilities in training."""
 
-    def __init__(self, hidden_size, num_attention_heads, qkv_bias=True, name=None):
+    def __init__(self, hidden_size, num_attention_heads, qkv_bias=True, attention_probs_dropout_prob=0.0, name=None):
         super().__init__(name)
-        self._setup(hidden_size, num_attention_heads, bias=qkv_bias, out_bias=True)
+        self._setup(hidden_size, num_attention_heads, bias=qkv_bias, out_bias=True,
+                    dropout=attention_probs_dropout_prob)
 
 
 class T5Attention(_Attention):
@@ -306,17 +489,24 @@ class T5Attention(_Attention):
 
     Cross-attention (``EncDecAttention``) reads the encoder's hidden states: ``key_value_length``
     is their length (the keys and values are projected from ``(None, key_value_length,
-    d_model)``); self-attention leaves it ``None``.
+    d_model)``); self-attention leaves it ``None``. ``dropout`` (T5Config's ``dropout_rate``,
+    0.1) drops attention probabilities in training.
+
+    Saved: as every attention here, plus with ``has_relative_attention_bias`` the relative
+    position buckets the bias embedding looks up (``L·L`` int64). The encoder's states a
+    cross-attention reads are one tensor whatever the number of decoder blocks:
+    ``saves_key_value_states=False`` leaves them to another block's declaration.
     """
 
     names = ("q", "k", "v", "o")
 
     def __init__(self, d_model, d_kv, n_heads, relative_attention_num_buckets=32, has_relative_attention_bias=False,
-                 is_causal=False, key_value_length=None, name=None):
+                 is_causal=False, key_value_length=None, dropout=0.1, saves_key_value_states=True, name=None):
         super().__init__(name)
         self.is_causal = bool(is_causal)
-        self._setup(d_model, n_heads, head_dim=d_kv, bias=False, key_value_length=key_value_length)
+        self._setup(d_model, n_heads, head_dim=d_kv, bias=False, key_value_length=key_value_length, dropout=dropout)
         self.has_relative_attention_bias = bool(has_relative_attention_bias)
+        self.saves_key_value_states = bool(saves_key_value_states)
         self.relative_attention_bias = Embedding(relative_attention_num_buckets, self.num_heads)
 
     def parts(self, shape):
@@ -324,19 +514,33 @@ class T5Attention(_Attention):
         if self.has_relative_attention_bias:
             yield "relative_attention_bias", self.relative_attention_bias, (None, shape[1], shape[1])
 
+    def saved(self, shape):
+        out = super().saved(shape)
+        if self.has_relative_attention_bias:
+            out.append(Saved("relative position buckets", shape[1] * shape[1], "int64", per_batch=True))
+        return out
+
+    def cache_elements(self, shape, tokens):
+        return _cache_elements(self, shape, tokens)
+
 
 class LlamaMLP(Module):
     """transformers ``LlamaMLP``: ``down_proj(act_fn(gate_proj(x)) * up_proj(x))`` with
     ``gate_proj``, ``up_proj`` = ``Linear(hidden_size, intermediate_size)``, ``down_proj`` =
-    ``Linear(intermediate_size, hidden_size)``, biases only with ``mlp_bias``; ``act_fn`` SiLU."""
+    ``Linear(intermediate_size, hidden_size)``, biases only with ``mlp_bias``; ``act_fn`` SiLU.
+
+    Saved: the input (the projections'), and four tensors of ``L·intermediate_size``: the
+    gate (SiLU's input), SiLU's output and the up projection (the product's operands),
+    and their product (``down_proj``'s input).
+    """
 
     def __init__(self, hidden_size, intermediate_size, mlp_bias=False, name=None):
         super().__init__(name)
         self.hidden_size = size(hidden_size, "LlamaMLP hidden_size")
         self.intermediate_size = size(intermediate_size, "LlamaMLP intermediate_size")
-        self.gate_proj = Linear(self.hidden_size, self.intermediate_size, bias=mlp_bias)
-        self.up_proj = Linear(self.hidden_size, self.intermediate_size, bias=mlp_bias)
-        self.down_proj = Linear(self.intermediate_size, self.hidden_size, bias=mlp_bias)
+        self.gate_proj = parallel(Linear(self.hidden_size, self.intermediate_size, bias=mlp_bias), "column")
+        self.up_proj = parallel(Linear(self.hidden_size, self.intermediate_size, bias=mlp_bias), "column")
+        self.down_proj = parallel(Linear(self.intermediate_size, self.hidden_size, bias=mlp_bias), "row")
 
     def parts(self, shape):
         hidden = (*shape[:-1], self.intermediate_size)
@@ -344,50 +548,150 @@ class LlamaMLP(Module):
         yield "up_proj", self.up_proj, shape
         yield "down_proj", self.down_proj, hidden
 
+    def saved(self, shape):
+        width = elements(shape) / shape[-1] * self.intermediate_size
+        return (saved_input(shape), *(Saved(name, width) for name in ("gate", "SiLU(gate)", "up", "SiLU(gate)·up")))
+
+    def parallel_sizes(self, shape):
+        return (("intermediate_size", self.intermediate_size),)
+
 
 class T5DenseGatedActDense(Module):
     """transformers ``T5DenseGatedActDense`` (``feed_forward_proj="gated-gelu"``):
-    ``wo(act(wi_0(x)) * wi_1(x))`` with ``wi_0``, ``wi_1`` = ``Linear(d_model, d_ff,
-    bias=False)`` and ``wo`` = ``Linear(d_ff, d_model, bias=False)``."""
+    ``wo(dropout(act(wi_0(x)) * wi_1(x)))`` with ``wi_0``, ``wi_1`` = ``Linear(d_model, d_ff,
+    bias=False)`` and ``wo`` = ``Linear(d_ff, d_model, bias=False)``; ``act`` is ``gelu_new``
+    (:class:`NewGELUActivation`), ``dropout`` T5Config's ``dropout_rate`` (0.1).
 
-    def __init__(self, d_model, d_ff, name=None):
+    Saved: the input, and tensors of ``L·d_ff``: ``wi_0``'s output (the GELU's input), the
+    GELU's three own tensors and its output, ``wi_1``'s output, with ``dropout > 0`` the
+    mask, and ``wo``'s input (the product, or the dropped-out product).
+    """
+
+    def __init__(self, d_model, d_ff, dropout=0.1, name=None):
         super().__init__(name)
         self.d_model = size(d_model, "T5DenseGatedActDense d_model")
         self.d_ff = size(d_ff, "T5DenseGatedActDense d_ff")
-        self.wi = Linear(self.d_model, self.d_ff, bias=False)
-        self.wo = Linear(self.d_ff, self.d_model, bias=False)
+        self.dropout = probability(dropout, "T5DenseGatedActDense: dropout")
+        self.wi = parallel(Linear(self.d_model, self.d_ff, bias=False), "column")
+        self.wo = parallel(Linear(self.d_ff, self.d_model, bias=False), "row")
 
     def parts(self, shape):
         yield "wi_0", self.wi, shape
         yield "wi_1", self.wi, shape
         yield "wo", self.wo, (*shape[:-1], self.d_ff)
 
+    def saved(self, shape):
+        width = elements(shape) / shape[-1] * self.d_ff
+        names = ["wi_0(x)", *NewGELUActivation.internal, "gelu_new(wi_0(x))", "wi_1(x)", "wo input"]
+        out = [saved_input(shape), *(Saved(name, width) for name in names)]
+        if self.dropout > 0:
+            out.append(Saved("dropout mask", width, "mask"))
+        return out
+
+    def parallel_sizes(self, shape):
+        return (("d_ff", self.d_ff),)
+
+
+def _rms_norm_saved(shape):
+    """What transformers' Python RMS norms save (``LlamaRMSNorm``, ``T5LayerNorm``):
+    ``x = input.to(float32)``; ``x.pow(2)`` and ``x * rsqrt(…)`` keep ``x`` (the input
+    itself in float32, a float32 copy of a 16-bit input: declared as the norm's own
+    float32 tensor, no other layer of these models saving the residual stream it reads),
+    ``rsqrt`` keeps its output (float32, one per row), and ``weight * x.to(dtype)`` keeps
+    the normalized rows in the input's dtype."""
+    return (Saved("input in float32", elements(shape), "float32"),
+            Saved("rstd", elements(shape) / shape[-1], "float32"),
+            Saved("normalized", elements(shape)))
+
 
 class LlamaRMSNorm(RMSNorm):
     """transformers ``LlamaRMSNorm(hidden_size, eps=1e-06)``: root-mean-square normalization
-    of the last axis; ``weight (hidden_size,)``, no bias."""
+    of the last axis; ``weight (hidden_size,)``, no bias. Saved: :func:`_rms_norm_saved`."""
 
     def __init__(self, hidden_size, eps=1e-6, name=None):
         super().__init__(hidden_size, eps, name=name)
+
+    def saved(self, shape):
+        return _rms_norm_saved(shape)
 
 
 class T5LayerNorm(RMSNorm):
     """transformers ``T5LayerNorm(hidden_size, eps=1e-06)``: scales by the root mean square,
-    no mean subtracted and no bias; ``weight (hidden_size,)``."""
+    no mean subtracted and no bias; ``weight (hidden_size,)``. Saved: :func:`_rms_norm_saved`."""
 
     def __init__(self, hidden_size, eps=1e-6, name=None):
         super().__init__(hidden_size, eps, name=name)
+
+    def saved(self, shape):
+        return _rms_norm_saved(shape)
+
+
+class NewGELUActivation(GELU):
+    """transformers ``NewGELUActivation`` (``gelu_new``, GPT-2's and gated T5's activation):
+    ``0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`` written in Python, the tanh
+    approximation of GELU. No weights, same shape.
+
+    Saved: the input (``pow`` keeps it) and three tensors of its size made inside:
+    ``0.5·x`` and ``1 + tanh(…)`` (the last product's operands) and ``tanh(…)`` (tanh keeps
+    its output)."""
+
+    #: the tensors of the input's size the Python formula saves besides its input
+    internal = ("0.5·x", "tanh(…)", "1 + tanh(…)")
+
+    def __init__(self, name=None):
+        super().__init__("tanh", name=name)
+
+    def saved(self, shape):
+        return (saved_input(shape), *(Saved(name, elements(shape)) for name in self.internal))
+
+
+class LlamaRotaryEmbedding(Layer):
+    """transformers ``LlamaRotaryEmbedding`` (``LlamaModel.rotary_emb``): the ``cos`` and
+    ``sin`` of each position and rotary frequency, ``(1, L, head_dim)``, computed once per
+    forward and used by every layer's ``apply_rotary_pos_emb``. Placed on the hidden
+    states ``(None, L, hidden)``, which it passes on unchanged (a view). No weights
+    (``inv_freq`` is a buffer), no products.
+
+    Saved: ``cos`` and ``sin`` (``L·head_dim`` each, in the hidden states' dtype, one per
+    step: ``(1, L, head_dim)`` broadcast over the batch), which the query's and key's
+    products with them keep, one tensor each for all layers."""
+
+    view = True
+
+    def __init__(self, head_dim, name=None):
+        super().__init__(name)
+        self.head_dim = size(head_dim, "LlamaRotaryEmbedding head_dim")
+
+    def requirements(self, shape):
+        _sequence(self, shape)
+        return ()
+
+    def saved(self, shape):
+        return (Saved("cos", shape[1] * self.head_dim, per_batch=True),
+                Saved("sin", shape[1] * self.head_dim, per_batch=True))
 
 
 class PositionIds(Layer):
     """The positions ``0 … L−1`` of a sequence of token ids ``(None, L)`` (transformers'
     ``arange`` or the ``position_ids`` buffer), for a learned position embedding of
     ``max_position_embeddings`` rows: requires ``L <= max_position_embeddings``.
-    Same shape, no weights."""
+    Same shape, no weights.
 
-    def __init__(self, max_position_embeddings, name=None):
+    The position embedding keeps the ids for its backward. GPT-2's ``arange(L)[None]`` is one
+    ``(1, L)`` int64 tensor per step, broadcast over the batch: declared here as the output
+    (``per_batch``), so that the embedding's saved input is that tensor. ``buffer=True``
+    (BERT's slice of the ``position_ids`` buffer) is a buffer, no activation: the layer is
+    then marked a view and declares nothing, the embedding's saved ids being the token
+    ids' tensor, already counted."""
+
+    def __init__(self, max_position_embeddings, buffer=False, name=None):
         super().__init__(name)
         self.max_position_embeddings = size(max_position_embeddings, "PositionIds max_position_embeddings")
+        self.buffer = bool(buffer)
+        self.view = self.buffer
+
+    def saved(self, shape):
+        return () if self.buffer else (Saved("position ids", shape[1], "int64", "output", per_batch=True),)
 
     def requirements(self, shape):
         if len(shape) != 2:
@@ -398,14 +702,26 @@ class PositionIds(Layer):
 
 
 class TokenTypeIds(Layer):
-    """BERT's default ``token_type_ids``: zeros of the token ids' shape ``(None, L)``."""
+    """BERT's default ``token_type_ids``: zeros of the token ids' shape ``(None, L)``. The
+    token-type embedding keeps them for its backward: one ``(1, L)`` int64 tensor per step
+    expanded over the batch (a ``gather`` from the buffer), declared here as the output
+    (``per_batch``) so that the embedding's saved input is that tensor."""
 
     def __init__(self, name=None):
         super().__init__(name)
 
+    def saved(self, shape):
+        return (Saved("token type ids", shape[1], "int64", "output", per_batch=True),)
+
 
 class Transpose(Layer):
-    """``x.transpose(dim0, dim1)``: two axes swapped (neither the batch axis). No weights."""
+    """``x.transpose(dim0, dim1)``: two axes swapped (neither the batch axis). No weights.
+    A view: saves nothing."""
+
+    view = True
+
+    def saved(self, shape):
+        return ()
 
     def __init__(self, dim0, dim1, name=None):
         super().__init__(name)
@@ -433,10 +749,18 @@ class Transpose(Layer):
 
 class FirstToken(Layer):
     """``hidden_states[:, 0]``: the first token's vector (the poolers' ``[CLS]``):
-    ``(None, L, hidden)`` → ``(None, hidden)``. No weights."""
+    ``(None, L, hidden)`` → ``(None, hidden)``. No weights.
+
+    A view of the sequence: the layer after it that saves its input (the pooler's
+    ``dense``) keeps the whole sequence's storage, declared here as the input."""
+
+    view = True
 
     def __init__(self, name=None):
         super().__init__(name)
+
+    def saved(self, shape):
+        return (saved_input(shape),)
 
     def output_shape(self, shape):
         _sequence(self, shape)
@@ -457,8 +781,12 @@ class ViTEmbeddings(Layer):
     ``mask_token (1, 1, hidden_size)`` with ``use_mask_token``, and ``position_embeddings
     (1, num_patches + 1, hidden_size)``. On the patch embeddings ``(None, num_patches,
     hidden_size)``: the ``[CLS]`` token is prepended and the position embeddings added,
-    ``(None, num_patches + 1, hidden_size)``. No products.
+    ``(None, num_patches + 1, hidden_size)``. No products. Saves nothing (a concatenation
+    and a sum).
     """
+
+    def saved(self, shape):
+        return ()
 
     def __init__(self, hidden_size, num_patches, use_mask_token=False, name=None):
         super().__init__(name)

@@ -1,0 +1,154 @@
+"""Activation memory of the transformers zoo entries against what autograd saves.
+
+The truth: the bytes of the distinct storages ``torch.autograd.graph.saved_tensors_hooks``
+packs during a real CPU forward pass of transformers' model in train mode
+(``attn_implementation="eager"``), parameters and buffers excluded. symcount's side: the
+entry's closed form, its dims substituted, ``memory(device="cpu", batch_size=B).activations``.
+
+They agree exactly at batch sizes 2 and 3, the tensors made once per step (GPT-2's
+position ids, BERT's token types, Llama's rotary cos/sin, T5's relative position buckets)
+included once. Not at batch size 1: there torch's ``matmul`` keeps GPT-2's query as a
+view of ``c_attn``'s whole output (3·L·E) where a larger batch copies it (L·E), which
+symcount does not follow (it declares the copies).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from symcount import zoo  # noqa: E402
+
+F32 = 4
+
+
+def saved_bytes(model, *args, **kwargs) -> int:
+    """Bytes of the unique storages autograd saves in one forward pass (parameters and
+    buffers excluded); the packed tensors are kept so that no address is reused."""
+    excluded = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    seen, kept = {}, []
+
+    def pack(t):
+        kept.append(t)
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in excluded:
+            seen[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(*args, **kwargs)
+    return sum(seen.values())
+
+
+def _eager(model):
+    model.set_attn_implementation("eager")
+    return model.train()
+
+
+def _symcount(entry: str, options: dict, dims: dict, batch: int) -> int:
+    count = zoo.symbolic(entry, **options)
+    count = count.subs({k: v for k, v in dims.items() if k in {d.name for d in count.dims}})
+    memory = count.memory(device="cpu", batch_size=batch)
+    assert memory.undeclared == ()
+    return int(memory.activations)
+
+
+def _ids(batch, length, vocab):
+    return torch.randint(0, vocab, (batch, length))
+
+
+# each case: (symcount entry, its options, its dims, transformers' model, its inputs at batch B)
+
+def gpt2(size, p):
+    layers, width, heads, length = size
+    dims = {"n_layer": layers, "n_embd": width, "n_head": heads, "vocab_size": 37, "n_positions": 32,
+            "seq_len": length}
+    options = {"embd_pdrop": p, "attn_pdrop": p, "resid_pdrop": p}
+    config = transformers.GPT2Config(**{k: v for k, v in dims.items() if k != "seq_len"}, **options)
+    model = _eager(transformers.GPT2Model(config))
+    return "transformers:GPT2Model", options, dims, model, lambda b: ((_ids(b, length, 37),), {})
+
+
+def llama(size, p):
+    layers, width, heads, length = size
+    dims = {"hidden_size": width, "intermediate_size": 3 * width, "num_hidden_layers": layers,
+            "num_attention_heads": heads, "num_key_value_heads": heads // 2, "vocab_size": 37,
+            "max_position_embeddings": 32, "seq_len": length}
+    config = transformers.LlamaConfig(**{k: v for k, v in dims.items() if k != "seq_len"}, attention_dropout=p)
+    model = _eager(transformers.LlamaModel(config))
+    return "transformers:LlamaModel", {"attention_dropout": p}, dims, model, lambda b: ((_ids(b, length, 37),), {})
+
+
+def bert(size, p):
+    layers, width, heads, length = size
+    dims = {"hidden_size": width, "num_hidden_layers": layers, "num_attention_heads": heads,
+            "intermediate_size": 3 * width, "vocab_size": 37, "max_position_embeddings": 32, "type_vocab_size": 2,
+            "seq_len": length}
+    options = {"hidden_dropout_prob": p, "attention_probs_dropout_prob": p}
+    config = transformers.BertConfig(**{k: v for k, v in dims.items() if k != "seq_len"}, **options)
+    model = _eager(transformers.BertModel(config))
+    return "transformers:BertModel", options, dims, model, lambda b: ((_ids(b, length, 37),), {})
+
+
+def t5(size, p, feed_forward_proj="relu"):
+    layers, width, heads, length = size
+    decoder_length = length - 1
+    dims = {"d_model": width, "d_kv": 3, "d_ff": 3 * width, "num_layers": layers, "num_decoder_layers": layers + 1,
+            "num_heads": heads, "vocab_size": 37, "relative_attention_num_buckets": 8, "seq_len": length,
+            "decoder_seq_len": decoder_length}
+    config = transformers.T5Config(**{k: v for k, v in dims.items() if "seq_len" not in k}, dropout_rate=p,
+                                   feed_forward_proj=feed_forward_proj)
+    model = _eager(transformers.T5Model(config))
+
+    def inputs(b):
+        return (), {"input_ids": _ids(b, length, 37), "decoder_input_ids": _ids(b, decoder_length, 37)}
+
+    return "transformers:T5Model", {"dropout_rate": p, "feed_forward_proj": feed_forward_proj}, dims, model, inputs
+
+
+def t5_gated(size, p):
+    return t5(size, p, "gated-gelu")
+
+
+def vit(size, p):
+    layers, width, heads, _ = size
+    dims = {"hidden_size": width, "num_hidden_layers": layers, "num_attention_heads": heads,
+            "intermediate_size": 3 * width, "image_size": 8, "patch_size": 4, "num_channels": 3}
+    options = {"hidden_dropout_prob": p, "attention_probs_dropout_prob": p}
+    config = transformers.ViTConfig(**dims, **options)
+    model = _eager(transformers.ViTModel(config))
+    return "transformers:ViTModel", options, dims, model, lambda b: ((torch.randn(b, 3, 8, 8),), {})
+
+
+FAMILIES = {"gpt2": gpt2, "llama": llama, "bert": bert, "t5": t5, "t5-gated-gelu": t5_gated, "vit": vit}
+#: (layers, width, heads, sequence length): two sizes through the same closed form
+SIZES = [(1, 8, 2, 5), (2, 16, 4, 7)]
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1], ids=["no-dropout", "dropout"])
+@pytest.mark.parametrize("size", SIZES, ids=["small", "larger"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_activations_are_what_autograd_saves(family, size, p):
+    torch.manual_seed(0)
+    entry, options, dims, model, inputs = FAMILIES[family](size, p)
+    for batch in (2, 3):
+        args, kwargs = inputs(batch)
+        assert _symcount(entry, options, dims, batch) == saved_bytes(model, *args, **kwargs)
+
+
+def test_dropout_adds_its_masks_and_the_dropped_probabilities():
+    """GPT-2 per example, by hand: each dropout keeps a float32 mask on the CPU (the
+    embeddings', the attention's residual, the MLP's: L·E each), and attention dropout
+    adds its mask and the dropped-out probabilities (heads·L² each) per layer."""
+    layers, width, heads, length = 2, 12, 4, 7
+    dims = {"n_layer": layers, "n_embd": width, "n_head": heads, "vocab_size": 37, "n_positions": 32,
+            "seq_len": length}
+
+    def activations(p):
+        options = {"embd_pdrop": p, "attn_pdrop": p, "resid_pdrop": p}
+        return _symcount("transformers:GPT2Model", options, dims, 1)
+
+    masks = length * width * (1 + 2 * layers) + 2 * heads * length ** 2 * layers
+    assert activations(0.1) - activations(0.0) == F32 * masks
