@@ -15,6 +15,7 @@ from .dims import dim, dims
 from .errors import ArgumentError, ShapeError, SpecError, SubstitutionError, SymcountError
 from .graph import Block, Model, Repeat, Sequential
 from .layer import InputLayer, Layer, Weight
+from .printing import notation
 from . import zoo  # noqa: E402 — the registry only; entries load on first use
 
 
@@ -51,6 +52,7 @@ __all__ = [
     "Model",
     "Repeat",
     "count",
+    "notation",
     "Layer",
     "Sequential",
     "ShapeError",

@@ -85,7 +85,16 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "handler"):
         return args.handler(args)
+    symbols = {}
+    if getattr(args, "notation", None):
+        from .printing import notation, parse_notation
+
+        symbols = notation(parse_notation(",".join(args.notation)))
     count = load_target(args.target, args.sets, args.symbolic, args.dims)
+    if symbols:
+        from .report.notation import check_names
+
+        check_names(count, symbols)
     if args.command in ("count", "summary") and args.format == "csv":
         from .report import csvout
 
@@ -97,7 +106,9 @@ def run(argv: list[str] | None = None) -> int:
     elif args.command == "latex":
         from .report import latex
 
-        _emit(latex.document(count) if args.standalone else latex.fragment(count) + "\n", args.output, inputs=[args.target])
+        text = (latex.document(count, args.expanded) if args.standalone
+                else latex.fragment(count, args.expanded) + "\n")
+        _emit(text, args.output, inputs=[args.target])
     elif args.format == "markdown":
         print(count.markdown(), end="")
     else:
@@ -120,6 +131,13 @@ def _output_flags(sub, name: str) -> None:
         sub.add_argument("--depth", type=int, metavar="N",
                          help="fold blocks nested deeper than N into one row with their totals (count: "
                               "list each block's parameters)")
+    if name in ("summary", "latex"):
+        sub.add_argument("--notation", action="append", default=[], metavar="SYMBOL=DIM,...",
+                         help="print dims as symbols in math (LaTeX, markdown), with a table of notation: "
+                              "--notation h=hidden_size,L=num_hidden_layers")
+    if name == "latex":
+        sub.add_argument("--expanded", action="store_true",
+                         help="totals multiplied out, not grouped behind the layer count (L(…) + …)")
 
 
 def _zoo(args) -> int:

@@ -21,6 +21,8 @@ Only formatting happens here.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -45,34 +47,170 @@ _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 # ---------------------------------------------------------------------------
 
 
-def _name_part(part: str, subscript: bool) -> str:
+def _name_part(part: str) -> str:
     if part in GREEK:
         return "\\" + part
     if part.isdigit() or len(part) == 1:
         return part
-    return ("\\mathrm{%s}" if subscript else "\\mathit{%s}") % part
+    return "\\mathrm{%s}" % part
 
 
-def latex_name(name: str) -> str:
-    """A dim or notation name in LaTeX: ``d_model`` → ``d_{\\mathrm{model}}``, ``k_h`` →
-    ``k_h``, ``beta_2`` → ``\\beta_2``, ``classes`` → ``\\mathit{classes}``; the
-    user's override in :data:`symcount.dims.LATEX_NAMES` comes first."""
-    if name in LATEX_NAMES:
-        return LATEX_NAMES[name]
-    base, *subs = [p for p in name.split("_") if p] or [name]
-    text = _name_part(base, subscript=False)
+def _plain_latex_name(name: str) -> str:
+    """A name as a paper writes it, without notation: a letter (or Greek letter) with
+    its subscripts (``d_model`` → ``d_{\\mathrm{model}}``, ``k_h`` → ``k_h``, ``beta_2`` →
+    ``\\beta_2``, ``a_kv`` → ``a_{\\mathrm{kv}}``); a word upright as written, never
+    split into nested subscripts (``classes`` → ``\\mathrm{classes}``, ``hidden_size``
+    → ``\\mathrm{hidden\\_size}``)."""
+    parts = [p for p in name.split("_") if p] or [name]
+    base, subs = parts[0], parts[1:]
+    if not (len(base) == 1 or base in GREEK) or not name.replace("_", "").isalnum():
+        return "\\mathrm{%s}" % name.replace("_", "\\_")
+    text = _name_part(base)
     if subs:
-        sub = ",".join(_name_part(s, subscript=True) for s in subs)
+        sub = ",".join(_name_part(s) for s in subs)
         text += f"_{sub}" if len(sub) == 1 else f"_{{{sub}}}"
     return text
 
 
+def latex_name(name: str) -> str:
+    """A dim or notation name in LaTeX: the user's symbol (:func:`notation`) first, then
+    the user's LaTeX (``sc.dim(name, latex=…)``, :data:`symcount.dims.LATEX_NAMES`), then
+    the symbol a zoo family gives it (``hidden_size`` → ``h``), else the name as a paper
+    writes it (:func:`_plain_latex_name`)."""
+    if name in NOTATION:
+        return _plain_latex_name(NOTATION[name])
+    if name in LATEX_NAMES:
+        return LATEX_NAMES[name]
+    family = _ACTIVE.get().get(name)
+    return _plain_latex_name(family) if family else _plain_latex_name(name)
+
+
 def _is_letter(name: str) -> bool:
     """Whether a name prints as one letter (with subscripts): juxtaposed in products."""
-    if name in LATEX_NAMES:
+    if name in LATEX_NAMES and name not in NOTATION:
         return True
+    name = symbol(name) or name
     base = name.split("_")[0] or name
     return len(base) == 1 or base in GREEK
+
+
+# ---------------------------------------------------------------------------
+# Notation: a short symbol for a dim, in math (LaTeX, Markdown)
+# ---------------------------------------------------------------------------
+
+#: dim name → the symbol it prints as in math, as the user gave it (:func:`notation`)
+NOTATION: dict[str, str] = {}
+#: the zoo families' tables of conventional symbols (Kaplan et al. 2020; Narayanan et
+#: al. 2021: L layers, h hidden size, a heads, V vocabulary, s sequence), each config
+#: name → symbol; a table applies to the count being rendered (:func:`symbols_for`)
+FAMILIES: list[dict[str, str]] = []
+#: the family symbols of the count being rendered
+_ACTIVE: contextvars.ContextVar = contextvars.ContextVar("symcount_family_symbols", default={})
+
+#: a symbol: a letter or a Greek letter's name, then subscripts (``h``, ``d_ff``, ``a_kv``)
+_SYMBOL = re.compile(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+){0,3}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: the most symbols one call gives, and the longest symbol and dim name
+MAX_SYMBOLS, MAX_SYMBOL, MAX_NAME = 64, 16, 100
+
+
+def _checked(symbols: Mapping) -> dict[str, str]:
+    from .errors import ArgumentError
+
+    if len(symbols) > MAX_SYMBOLS:
+        raise ArgumentError(f"notation: at most {MAX_SYMBOLS} symbols. Received: {len(symbols)}")
+    out = {}
+    for name, sym in symbols.items():
+        if not isinstance(name, str) or len(name) > MAX_NAME or not _NAME.fullmatch(name):
+            raise ArgumentError(f"notation: a dim name is a Python identifier of at most {MAX_NAME} "
+                                f"characters. Received: {str(name)[:MAX_NAME]!r}")
+        if not isinstance(sym, str) or len(sym) > MAX_SYMBOL or not _SYMBOL.fullmatch(sym):
+            raise ArgumentError(f"notation: the symbol for {name} must be a letter or a Greek letter's name with "
+                                f"up to three subscripts (h, d_ff, a_kv), at most {MAX_SYMBOL} characters. "
+                                f"Received: {name}={str(sym)[:MAX_SYMBOL + 4]!r}")
+        out[name] = sym
+    twice = sorted({s for s in out.values() if list(out.values()).count(s) > 1})
+    if twice:
+        raise ArgumentError(f"notation: two dims would print as {twice[0]}; give each its own symbol. "
+                            f"Received: {', '.join(f'{n}={s}' for n, s in out.items() if s == twice[0])}")
+    return out
+
+
+def notation(mapping: Mapping | None = None, /, **symbols: str) -> dict[str, str]:
+    """Print dims as short symbols in math (LaTeX reports, Markdown): ``sc.notation(
+    hidden_size="h", num_hidden_layers="L")`` — as papers write them (Kaplan et al.,
+    Narayanan et al.). Returns the user's whole table so far. Terminal text, CSV and
+    JSON keep the dims' own names (those ``--set`` takes). ``sc.notation(hidden_size=None)``
+    removes a symbol. Raises :class:`~symcount.errors.ArgumentError` for a symbol that is
+    not a letter with subscripts, or for two dims given one symbol."""
+    given = {**(mapping or {}), **symbols}
+    removed = [name for name, sym in given.items() if sym is None]
+    for name in removed:
+        NOTATION.pop(name, None)
+    NOTATION.update(_checked({n: s for n, s in given.items() if s is not None}))
+    return dict(NOTATION)
+
+
+def conventional(**symbols: str) -> None:
+    """A zoo family's conventional symbols for its config's names. They apply to a
+    count whose dims are all names of the family's table (the family's own models, and
+    a Hugging Face config of that family), while it is rendered; the user's
+    :func:`notation` and ``sc.dim(…, latex=…)`` come first."""
+    table = _checked(symbols)
+    if table not in FAMILIES:
+        FAMILIES.append(table)
+
+
+def family_symbols(names) -> dict[str, str]:
+    """The family table naming every one of ``names`` (at least two), or ``{}``."""
+    names = set(names)
+    if len(names) < 2:
+        return {}
+    return next((dict(t) for t in FAMILIES if names <= set(t)), {})
+
+
+@contextlib.contextmanager
+def symbols_for(count):
+    """Within: the family symbols of ``count`` apply (see :func:`conventional`)."""
+    token = _ACTIVE.set(family_symbols(d.name for d in getattr(count, "dims", ())))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def for_count(render):
+    """A renderer ``render(count, …)`` run with the count's family symbols."""
+    @functools.wraps(render)
+    def wrapper(count, *args, **kwargs):
+        with symbols_for(count):
+            return render(count, *args, **kwargs)
+    return wrapper
+
+
+def symbol(name: str) -> str | None:
+    """The symbol a dim prints as in math, or None (the user's first, then a family's)."""
+    return NOTATION.get(name) or (None if name in LATEX_NAMES else _ACTIVE.get().get(name))
+
+
+def parse_notation(text: str) -> dict[str, str]:
+    """``--notation h=hidden_size,L=num_hidden_layers`` → ``{"hidden_size": "h", …}``
+    (symbol first, as a paper's table of notation reads)."""
+    from .errors import ArgumentError
+
+    if len(text) > MAX_SYMBOLS * (MAX_SYMBOL + MAX_NAME + 2):
+        raise ArgumentError(f"--notation: too long ({len(text)} characters)")
+    out = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        sym, eq, name = (p.strip() for p in item.partition("="))
+        if not eq or not sym or not name:
+            raise ArgumentError(f"--notation: expected SYMBOL=DIM (h=hidden_size). Received: {item[:60]!r}")
+        if name in out:
+            raise ArgumentError(f"--notation: {name} is given twice. Received: {item[:60]!r}")
+        out[name] = sym
+    return _checked(out)
 
 
 def latex_number(n) -> str:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 
+import sympy
+
 from ..derivation import Derivation
-from ..printing import collect, condition, latex, latex_name, latex_number, repeats, shape, terms, tex_escape, width
+from ..printing import for_count, collect, condition, latex, latex_name, latex_number, repeats, shape, terms, tex_escape, width
 
 #: the width (em, as :func:`printing.width` estimates it) a display line may take: the
 #: text width of an 11pt article on A4 with 2cm margins is 44em; the estimate errs by
@@ -154,8 +156,11 @@ def _align(blocks: list[tuple[str | None, list[str]]]) -> str:
 
 
 def breakable(name: str) -> str:
-    """A layer or block name in ``\\texttt``, free to break after its dots and underscores."""
-    text = tex_escape(name).replace(".", ".\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}")
+    """A layer or block name in ``\\texttt``; one longer than 16 characters free to break
+    after its dots and underscores."""
+    text = tex_escape(name)
+    if len(name) > 16:
+        text = text.replace(".", ".\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}")
     return f"\\texttt{{{text}}}"
 
 
@@ -225,6 +230,7 @@ def _groups(count):
     return groups
 
 
+@for_count
 def derivations(count) -> str:
     """The derivations of every layer that owns weights, computes a size or multiplies,
     as one ``align*``: ``P = k_h k_w C_in C_out + C_out = 3·3·3·32 + 32 = 896``,
@@ -261,24 +267,29 @@ COST_NOTE = ("per example (FLOPs: 2 per multiply-accumulate, as PyTorch's FlopCo
 
 
 def _total_rows(lhs: str, expr, value, keys, lhs_width: float) -> list[str]:
-    stages = [_closed(collect(expr, keys))]
+    """``lhs = formula = value``: the formula grouped behind the repetition counts
+    (``L(4h² + …) + 2Vh``), or expanded when ``keys`` is None."""
+    stages = [_closed(collect(expr, keys) if keys is not None else sympy.expand(expr))]
     if value != expr:
         stages.append(_closed(value))
     return _rows(lhs, stages, lhs_width)
 
 
-def totals(count) -> str:
+@for_count
+def totals(count, expanded: bool = False) -> str:
     """``P = <closed form> = <number>`` for the total, the trainable and the
     non-trainable parameters, per block when the model has blocks, then the
-    MACs, FLOPs and training FLOPs per example."""
+    MACs, FLOPs and training FLOPs per example. Closed forms are grouped behind the
+    model's repetition counts (``L \\cdot (…) + 2 h V + h``); ``expanded=True``
+    multiplies them out."""
     symbolic = count.symbolic or count
     blocks = []
     lines = [("P", "total")]
     if symbolic.non_trainable != 0:
         lines += [("P_{\\text{trainable}}", "trainable"), ("P_{\\text{non-trainable}}", "non_trainable")]
-    keys = repeats(count)
+    keys = None if expanded else repeats(count)
     by_block = {k: v for k, v in symbolic.blocks(1).items() if k}
-    block_lhs = {key: f"P_{{\\text{{{tex_escape(key[0])}}}}}" for key in by_block}
+    block_lhs = {key: f"P_{{\\texttt{{{tex_escape(key[0])}}}}}" for key in by_block}
     lhs_width = max(width(lhs) for lhs in [*(l for l, _ in lines), *block_lhs.values(), *(l for l, _ in COSTS)])
     for lhs, attribute in lines:  # a page may break between equations, not inside one
         blocks.append((None, _total_rows(lhs, getattr(symbolic, attribute), getattr(count, attribute), keys,
@@ -294,6 +305,21 @@ def totals(count) -> str:
     return _align(blocks)
 
 
+@for_count
+def notation_table(count) -> str:
+    """The table of notation: symbol, the dim's own name, its value (empty when no dim
+    of the model has a symbol)."""
+    from .notation import entries
+
+    rows = [f"${latex_name(name)}$ & {breakable(name)} & {'' if value is None else f'${latex_number(value)}$'} \\\\"
+            for name, _, value in entries(count)]
+    if not rows:
+        return ""
+    return "\n".join(["\\begin{tabular}{@{}llr@{}}", "\\toprule", "Symbol & Name & Value \\\\", "\\midrule",
+                      *rows, "\\bottomrule", "\\end{tabular}"])
+
+
+@for_count
 def values_sentence(count) -> str:
     """``at $H = 256$, …; the closed form holds for $H \\geq 32$, …``."""
     parts = []
@@ -375,6 +401,7 @@ def _table_rows(count, legend: dict[str, int]) -> list[str]:
 LONG_TABLE = 30
 
 
+@for_count
 def table(count, long: bool | None = None) -> str:
     """The Keras-style table with ``booktabs`` rules: Layer (type), Output shape, Param #
     as a formula in the model's dims and as a number, MACs per example (a number when
@@ -425,19 +452,28 @@ def table(count, long: bool | None = None) -> str:
 # ---------------------------------------------------------------------------
 
 
-def fragment(count) -> str:
+@for_count
+def fragment(count, expanded: bool = False) -> str:
     """What ``symcount latex`` prints without ``--standalone``: totals, table and
     derivations, to paste into a document that loads the packages named in its first line."""
     return "\n\n".join([
-        f"% symcount: {count.name}. Needs \\usepackage{{{','.join(PACKAGES[:3])}}}",
-        totals(count),
+        f"% symcount: {count.name}. Needs \\usepackage{{{','.join(PACKAGES if len(count.layers) > LONG_TABLE else PACKAGES[:3])}}}",
+        *_notation_part(count),
+        totals(count, expanded),
         values_sentence(count),
         table(count),
         derivations(count),
     ])
 
 
-def document(count) -> str:
+def _notation_part(count) -> list[str]:
+    """The table of notation with its heading line, when the model has symbols."""
+    notation = notation_table(count)
+    return [f"\\noindent Notation:\\par\\smallskip\n{notation}\\par\\medskip"] if notation else []
+
+
+@for_count
+def document(count, expanded: bool = False) -> str:
     """A complete document: the model's name, totals, values and validity conditions,
     the table (breaking across pages) and the derivations."""
     name = tex_escape(count.name)
@@ -450,7 +486,8 @@ def document(count) -> str:
         "\\pagestyle{empty}",
         "\\begin{document}",
         f"\\section*{{Parameters and costs of \\texttt{{{name}}}}}",
-        totals(count),
+        *_notation_part(count),
+        totals(count, expanded),
         values_sentence(count),
         "\\subsection*{Layers}",
         table(count, long=True),
@@ -465,6 +502,7 @@ def document(count) -> str:
     ])
 
 
+@for_count
 def repr_latex(count) -> str:
     """For Jupyter: the total as a closed form and, when bound, its value."""
     symbolic = count.symbolic or count

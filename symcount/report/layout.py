@@ -52,7 +52,8 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def break_factors(text: str, width: int) -> list[str]:
-    """A line wider than ``width`` broken after its top-level ``*`` s, then at spaces."""
+    """A line wider than ``width`` broken after its top-level ``*`` s; a bracketed sum
+    still wider, before the signs of its terms; then at spaces."""
     if len(text) <= width:
         return [text]
     factors, depth, start = [], 0, 0
@@ -62,7 +63,23 @@ def break_factors(text: str, width: int) -> list[str]:
             factors.append(text[start:i + 1])
             start = i + 1
     factors.append(text[start:])
-    return wrap("\n".join(pack(factors, width, sep="")), width)
+    pieces = [p for f in factors for p in (_sum_terms(f) if len(f) > width else [f])]
+    return wrap("\n".join(pack(pieces, width, sep="")), width)
+
+
+def _sum_terms(factor: str) -> list[str]:
+    """``(a + b - c)*`` as ``["(a", " + b", " - c)*"]``: a bracketed sum split before the
+    signs of its terms (the pieces join back to the factor); other factors whole."""
+    if not factor.startswith("("):
+        return [factor]
+    pieces, depth, start = [], 0, 0
+    for i, c in enumerate(factor):
+        depth += (c == "(") - (c == ")")
+        if depth == 1 and factor[i:i + 3] in (" + ", " - "):
+            pieces.append(factor[start:i])
+            start = i
+    pieces.append(factor[start:])
+    return pieces
 
 
 def pack(pieces: Sequence[str], width: int, sep: str = " ") -> list[str]:

@@ -8,7 +8,7 @@ no ``\\,`` or other backslash-punctuation escapes. Only formatting happens here.
 
 from __future__ import annotations
 
-from ..printing import collect, condition, latex, latex_name, repeats, shape
+from ..printing import for_count, collect, condition, latex, latex_name, repeats, shape
 
 #: the cost totals under the parameter totals: title, Count attribute
 COSTS = (("MACs", "macs"), ("FLOPs", "flops"), ("Training FLOPs", "training_flops"))
@@ -48,10 +48,19 @@ def _total_line(title: str, expr, value, keys=()) -> str:
     return f"**{title}:** {_math(formula)}"
 
 
+@for_count
 def markdown(count) -> str:
     """The model's table, totals, values, validity conditions and derivations."""
+    from .notation import entries
+
     symbolic = count.symbolic or count
     lines = [f"**{count.name}**", ""]
+    notation = entries(count)
+    if notation:
+        lines += ["| Symbol | Name | Value |", "| --- | --- | ---: |"]
+        lines += [f"| {_math(latex_name(name))} | `{name}` | {'' if value is None else f'{int(value):,}'} |"
+                  for name, _, value in notation]
+        lines.append("")
     lines += ["| Layer (type) | Output shape | Param # (formula) | Param # | MACs |",
               "| --- | --- | --- | ---: | ---: |"]
     for record, sym in zip(count.layers, symbolic.layers):

@@ -16,7 +16,8 @@ from symcount.printing import latex, latex_name, latex_number, python, text
     ("H", "H"),
     ("alpha", r"\alpha"),
     ("Omega_2", r"\Omega_2"),
-    ("classes", r"\mathit{classes}"),
+    ("classes", r"\mathrm{classes}"),
+    ("hidden_size", r"\mathrm{hidden\_size}"),  # a word upright as written, not hidden_{size}
 ])
 def test_dim_names_print_as_a_person_writes_them(name, expected):
     assert latex_name(name) == expected
@@ -42,7 +43,7 @@ def test_sums_lead_with_the_term_in_most_dims_and_end_with_the_constant():
     rows, cols = (sympy.floor(x / 12 - sympy.Rational(8, 3)) + 1 for x in (H, W))
     total = 129 * classes + sympy.Mul(16384, rows, cols) + 113312  # as the seed CNN's count holds it
     assert text(total) == "16384·(⌊(H − 32)/12⌋ + 1)·(⌊(W − 32)/12⌋ + 1) + 129·classes + 113312"
-    assert latex(total).endswith(r"+ 129 \cdot \mathit{classes} + 113{,}312")
+    assert latex(total).endswith(r"+ 129 \cdot \mathrm{classes} + 113{,}312")
 
 
 def test_numbers_get_thousands_separators_in_latex():

@@ -19,8 +19,13 @@ row-parallel, ``word_embeddings`` vocabulary-parallel.
 from __future__ import annotations
 
 from ...torch import GELU, Add, Block, Dropout, Embedding, Input, LayerNorm, Linear, Model, Repeat, Tanh
+from ...printing import conventional
 from ..registry import register
 from .layers import BertSelfAttention, FirstToken, PositionIds, TokenTypeIds, parallel
+
+#: the symbols papers use for this config's names (Kaplan et al. 2020, Narayanan et al. 2021), in math
+conventional(num_hidden_layers="L", hidden_size="h", num_attention_heads="a", intermediate_size="d_ff",
+             vocab_size="V", max_position_embeddings="s_max", type_vocab_size="V_type", seq_len="s")
 
 #: the ``bert-base-uncased`` checkpoint's config; ``seq_len`` = ``max_position_embeddings``
 DIMS = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,

@@ -26,8 +26,13 @@ column-parallel over the vocabulary.
 from __future__ import annotations
 
 from ...torch import Add, Block, Embedding, Input, Linear, Model, Repeat
+from ...printing import conventional
 from ..registry import register
 from .layers import LlamaAttention, LlamaMLP, LlamaRMSNorm, LlamaRotaryEmbedding, parallel
+
+#: the symbols papers use for this config's names (Kaplan et al. 2020, Narayanan et al. 2021), in math
+conventional(num_hidden_layers="L", hidden_size="h", num_attention_heads="a", num_key_value_heads="a_kv",
+             intermediate_size="d_ff", vocab_size="V", max_position_embeddings="s_max", seq_len="s")
 
 #: meta-llama/Llama-2-7b-hf's config; ``seq_len`` = ``max_position_embeddings``
 DIMS = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,

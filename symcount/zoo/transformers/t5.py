@@ -30,8 +30,13 @@ from __future__ import annotations
 
 from ...errors import ArgumentError
 from ...torch import Add, Block, Dropout, Embedding, Input, Linear, Model, ReLU, Repeat
+from ...printing import conventional
 from ..registry import register
 from .layers import T5Attention, T5DenseGatedActDense, T5LayerNorm, parallel
+
+#: the symbols papers use for this config's names (Kaplan et al. 2020, Narayanan et al. 2021), in math
+conventional(num_layers="L", num_decoder_layers="L_dec", d_model="h", d_kv="d_kv", d_ff="d_ff", num_heads="a",
+             vocab_size="V", relative_attention_num_buckets="b", seq_len="s", decoder_seq_len="s_dec")
 
 #: the t5-small checkpoint's config
 DIMS = {"d_model": 512, "d_kv": 64, "d_ff": 2048, "num_layers": 6, "num_decoder_layers": 6, "num_heads": 8,

@@ -19,8 +19,13 @@ each). Tensor parallelism as Megatron-LM splits a transformer: ``mlp.fc1`` colum
 from __future__ import annotations
 
 from ...torch import GELU, Add, Block, Conv2d, Dropout, Flatten, Input, LayerNorm, Linear, Model, Repeat, Tanh
+from ...printing import conventional
 from ..registry import register
 from .layers import FirstToken, Transpose, ViTAttention, ViTEmbeddings, parallel
+
+#: the symbols papers use for this config's names (Kaplan et al. 2020, Narayanan et al. 2021), in math
+conventional(num_hidden_layers="L", hidden_size="h", num_attention_heads="a", intermediate_size="d_ff",
+             image_size="r", patch_size="p", num_channels="C")
 
 #: google/vit-base-patch16-224's config
 DIMS = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
