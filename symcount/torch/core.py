@@ -83,11 +83,7 @@ class _Dropout(TorchLayer):
         super().__init__(name)
         self.p = probability(p, f"{type(self).__name__}: dropout")
         self.inplace = bool(inplace)
-        self.view = self.inplace
-
-    #: the mask's elements per example (the dropouts of whole channels keep one per channel)
-    def _mask(self, shape):
-        return elements(shape)
+        self.view = self.inplace or self.p == 0  # p = 0: torch returns the input itself
 
     def saved(self, shape):
         """Training: the mask. ``aten::native_dropout`` keeps a 1-byte bool on CUDA and the
@@ -96,7 +92,7 @@ class _Dropout(TorchLayer):
         ``p = 0`` (torch skips the op) or ``p = 1`` (torch multiplies by a 0-d zero)."""
         if self.p == 0 or self.p == 1:
             return ()
-        return (Saved("mask", self._mask(shape), "activation" if self.inplace else "mask"),)
+        return (Saved("mask", elements(shape), "activation" if self.inplace else "mask"),)
 
     def requirements(self, shape):
         if self.ranks is not None and len(shape) not in self.ranks:

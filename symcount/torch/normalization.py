@@ -63,11 +63,11 @@ class _BatchNorm(_NormBase):
     channels (axis 1) must equal ``num_features`` when there is a weight or a running
     statistic to match.
 
-    Saved for backward in training (``aten::native_batch_norm``): the input, and
-    ``save_mean`` and ``save_invstd`` of ``C`` fp32 elements each. torch keeps the two
-    statistics once per batch, not per example; :class:`~symcount.saved.Saved` sizes are
-    per example, so they are declared per example (exact at batch size 1, ``8·C·(B − 1)``
-    bytes over at batch size ``B``).
+    Saved for backward in training (``aten::native_batch_norm``): the input per example.
+    torch also keeps ``save_mean`` and ``save_invstd``, ``C`` fp32 elements each, once per
+    batch (not per example): :class:`~symcount.saved.Saved` sizes are per example and
+    multiplied by the batch size, so these ``8·C`` bytes per layer, independent of the
+    batch, are left out (declared per example they would be ``8·C·(B − 1)`` bytes over).
     """
 
     def requirements(self, shape):
@@ -78,7 +78,7 @@ class _BatchNorm(_NormBase):
                         f"must equal num_features ({self.num_features})")
 
     def saved(self, shape):
-        return (saved_input(shape), Saved("save_mean", shape[1], "float32"), Saved("save_invstd", shape[1], "float32"))
+        return (saved_input(shape),)
 
 
 class BatchNorm1d(_BatchNorm):

@@ -124,10 +124,10 @@ CASES.append(("GELU tanh", lambda: st.GELU("tanh"), lambda: nn.GELU("tanh"), CHW
 @pytest.mark.parametrize("name, ours, theirs, template", CASES, ids=[c[0] for c in CASES])
 def test_layer_saves_what_autograd_saves(name, ours, theirs, template):
     ids = 11 if name.startswith("Embedding") else None
-    batch = 1 if "BatchNorm" in name else BATCH  # statistics are per batch: see test_batch_norm_statistics
+    per_batch = 8 * 3 if "BatchNorm" in name else 0  # statistics per batch: see test_batch_norm_statistics
     for values in SIZES:
-        assert symcount_bytes(ours(), template, values, batch) == \
-            torch_bytes(theirs(), template, values, batch, ids=ids), (name, values)
+        assert symcount_bytes(ours(), template, values) + per_batch == \
+            torch_bytes(theirs(), template, values, ids=ids), (name, values)
 
 
 # In place: the layer's output is its input's storage. Inside a model (after a Linear, whose
@@ -154,12 +154,14 @@ def test_threshold_in_place():
 
 
 def test_batch_norm_statistics_are_per_batch():
-    """torch keeps save_mean/save_invstd (fp32, C each) once per batch; symcount's saved
-    sizes are per example, so at batch B the formula is over by exactly 8·C·(B − 1) bytes."""
+    """torch keeps save_mean/save_invstd (fp32, C each) once per batch, which per-example
+    sizes cannot state: symcount leaves them out, exactly 8·C bytes under at every batch size."""
     values = SIZES[0]
-    for batch in (2, 3):
-        ours = symcount_bytes(st.BatchNorm2d(3), CHW, values, batch)
-        assert ours - torch_bytes(nn.BatchNorm2d(3), CHW, values, batch) == 8 * 3 * (batch - 1)
+    for batch in (1, 2, 3):
+        for ours, theirs, template in ((st.BatchNorm2d(3), nn.BatchNorm2d(3), CHW),
+                                       (st.BatchNorm1d(3), nn.BatchNorm1d(3), (3, L))):
+            assert torch_bytes(theirs, template, values, batch) - symcount_bytes(ours, template, values, batch) \
+                == 8 * 3
 
 
 class _Pair(nn.Module):

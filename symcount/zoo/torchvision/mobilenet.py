@@ -58,9 +58,10 @@ def inverted_residual(name, prefix, inp, oup, stride, expand_ratio):
 
 
 @register("torchvision:mobilenet_v2", dims={"num_classes": 1000, "H": 224, "W": 224},
-          options={"width_mult": 1.0, "round_nearest": 8}, source="torchvision.models.mobilenet_v2()")
-def mobilenet_v2(num_classes, H, W, width_mult=1.0, round_nearest=8):
-    """torchvision's ``MobileNetV2(num_classes, width_mult, round_nearest=8, dropout=0.2)``."""
+          options={"width_mult": 1.0, "round_nearest": 8, "dropout": 0.2}, source="torchvision.models.mobilenet_v2()")
+def mobilenet_v2(num_classes, H, W, width_mult=1.0, round_nearest=8, dropout=0.2):
+    """torchvision's ``MobileNetV2(num_classes, width_mult, round_nearest=8, dropout=0.2)``
+    (``dropout``: the classifier's, which decides the saved mask in training)."""
     if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)) or width_mult <= 0:
         raise ArgumentError(f"torchvision:mobilenet_v2: width_mult must be a positive number. "
                             f"Received: width_mult={width_mult!r}")
@@ -85,5 +86,5 @@ def mobilenet_v2(num_classes, H, W, width_mult=1.0, round_nearest=8):
         Block("features", features),
         AdaptiveAvgPool2d((1, 1), name="adaptive_avg_pool2d"),  # nn.functional.adaptive_avg_pool2d in forward
         Flatten(name="flatten"),
-        Block("classifier", sequential("classifier", [Dropout(p=0.2), Linear(last_channel, num_classes)])),
+        Block("classifier", sequential("classifier", [Dropout(p=dropout), Linear(last_channel, num_classes)])),
     ], name="mobilenet_v2")
