@@ -220,7 +220,7 @@ class _Builder:
         layers = []
         for i, entry in enumerate(entries):
             where = f"{scope} › layers[{i}]"
-            stored = container.child(entry.get("class_name", "")) if isinstance(entry, dict) else ""
+            stored = container.child(str(entry.get("class_name", ""))) if isinstance(entry, dict) else ""
             if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
                 if i != 0:
                     raise self.error(where, "an InputLayer may only come first")

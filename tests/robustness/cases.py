@@ -481,5 +481,7 @@ def _grouped(value: int) -> str:
 
 
 def all_cases() -> list[Case]:
-    return (expression_cases() + hostile_unit_cases() + structure_cases() + file_cases() + set_cases()
+    from .keras_cases import keras_cases
+
+    return (keras_cases() + expression_cases() + hostile_unit_cases() + structure_cases() + file_cases() + set_cases()
             + option_cases() + flag_cases() + condition_cases())
