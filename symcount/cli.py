@@ -43,10 +43,39 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+DESCRIPTION = ("Parameter counts, output shapes and costs of neural networks as exact formulas.\n"
+               "TARGET is an architecture file (.yaml, .json, .toml), a Keras model file or a zoo entry.")
+
+#: each command, what it is for, and an example (tests/test_output_help.py runs every one)
+EXAMPLES = """\
+commands, what each is for, and an example:
+  count    totals (parameters, MACs, FLOPs) as formula = value
+             symcount count examples/seed_cnn.yaml --set classes=9
+  summary  the layer table (formula and number columns), fitted to COLUMNS
+             symcount summary torchvision:resnet18 --depth 1
+  latex    a paper's totals, table and derivations, for pdflatex
+             symcount latex examples/seed_cnn.yaml --set classes=9 --standalone -o seed.tex
+  zoo      the reference architectures, their dims and defaults
+             symcount zoo transformers
+  scale    the leading terms as dims grow together
+             symcount scale transformers:GPT2Model --grow n_embd,n_layer
+  solve    the dim value that meets a parameter or FLOP budget
+             symcount solve transformers:LlamaForCausalLM --params 6.74e9 --for hidden_size --multiple-of 128
+  sweep    exact values over a grid of dims (CSV, plots)
+             symcount sweep transformers:GPT2Model --range n_embd=256:1024:256 --range n_head=4,12 --csv
+  shares   each block's or layer type's share of the total
+             symcount shares transformers:GPT2Model --by type --grow n_embd,n_layer
+  memory   bytes per device for training or serving
+             symcount memory transformers:LlamaForCausalLM --dtype bf16 --inference --seq-len 4096
+
+`symcount COMMAND -h` gives a command's options."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = _Parser(prog="symcount", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="symcount", description=DESCRIPTION, epilog=EXAMPLES,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"symcount {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("count", "parameter totals as formulas and numbers"),
