@@ -177,15 +177,19 @@ def _zoo(args) -> int:
              if e.name.lower().startswith(prefix) or e.name.split(":")[1].lower().startswith(prefix)]
     if not shown:
         raise SymcountError(f"no zoo entry starts with {args.prefix!r}; `symcount zoo` lists them all")
-    for e in shown:
+    from .report.layout import columns
+    from .report.totals import text_lines
+
+    width = columns()
+    for e in shown:  # each line wrapped to COLUMNS
         dims = ", ".join(f"{k}={v}" for k, v in e.dims.items())
         options = ", ".join(f"{k}={v!r}" for k, v in e.options.items())
-        print(e.name)
-        print(f"    dims:    {dims or '-'}")
+        lines = [e.name, *text_lines("    dims:    ", dims or "-", width)]
         if options:
-            print(f"    options: {options}")
+            lines += text_lines("    options: ", options, width)
         if e.source:
-            print(f"    as:      {e.source}")
+            lines += text_lines("    as:      ", e.source, width)
+        print("\n".join(lines))
     return 0
 
 

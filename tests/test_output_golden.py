@@ -68,6 +68,26 @@ def test_every_line_fits_at_any_width(monkeypatch, capsys, columns):
         assert_fits(run(monkeypatch, capsys, columns, *argv), columns)
 
 
+#: the other commands whose output is a table: sweep and shares (no --depth: they have no blocks to fold)
+TABLES = {"sweep": ("sweep", "transformers:GPT2Model", "--range", "n_embd=256:1024:256", "--range", "n_head=4,12"),
+          "shares": ("shares", "transformers:GPT2Model", "--by", "type", "--grow", "n_embd,n_layer")}
+
+
+@pytest.mark.parametrize("columns", (80, 120))
+@pytest.mark.parametrize("name", TABLES)
+def test_other_tables_match_golden_and_fit(monkeypatch, capsys, name, columns):
+    out = run(monkeypatch, capsys, columns, *TABLES[name])
+    assert_fits(out, columns)
+    check_golden(f"{name}_c{columns}.txt", out)
+
+
+@pytest.mark.parametrize("columns", (80, 120))
+def test_zoo_listing_fits(monkeypatch, capsys, columns):
+    out = run(monkeypatch, capsys, columns, "zoo")
+    assert_fits(out, columns)
+    assert "transformers:LlamaForCausalLM" in out and "keras:EfficientNetB7" in out
+
+
 def test_folding_at_depth_1_keeps_the_totals_of_the_unfolded_table(monkeypatch, capsys):
     full = run(monkeypatch, capsys, 120, "summary", "torchvision:resnet18")
     folded = run(monkeypatch, capsys, 120, "summary", "torchvision:resnet18", "--depth", "1")
