@@ -119,7 +119,10 @@ def run(argv: list[str] | None = None) -> int:
         from .printing import notation, parse_notation
 
         symbols = notation(parse_notation(",".join(args.notation)))
-    count = load_target(args.target, args.sets, args.symbolic, args.dims)
+    from .report.progress import status
+
+    with status(f"loading {args.target}"):  # on a terminal's stderr only: a large model takes seconds
+        count = load_target(args.target, args.sets, args.symbolic, args.dims)
     if symbols:
         from .report.notation import check_names
 
