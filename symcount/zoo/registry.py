@@ -26,7 +26,7 @@ from ..dims import dim
 from ..errors import ArgumentError
 
 #: the framework prefixes, each a subpackage of ``symcount.zoo`` whose modules register entries
-FAMILIES = ("keras", "torchvision", "transformers")
+FAMILIES = ("keras", "torchvision", "transformers", "megatron")
 
 
 @dataclass(frozen=True)
