@@ -57,6 +57,9 @@ class TNode:
     #: a routed list's experts merged into this call: (members, rows, tokens) slots — the
     #: list's length, the rows all its members received, the rows the router saw
     routed: tuple | None = None
+    #: storages autograd saved that this call stands for: ``(name, kind, (elements slot,
+    #: shape slots) in Template.saved_values, sign, slot of how many times or None)``
+    saved: list = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +74,16 @@ class Template:
     uncounted: list
     #: where each slot is (module path and what), for messages
     where: list = field(default_factory=list)
+    #: the saved storages' sizes, kept apart from ``values``: a probe whose saved
+    #: tensors differ in structure (``saved_key``) still serves every other size
+    saved_values: list = field(default_factory=list)
+    saved_key: tuple = ()
+    #: the key/value cache measured at this configuration (:func:`.kv_cache.measure`), or None
+    cache: list | None = None
+
+
+#: the ``saved_key`` of a template recorded in inference mode: its saved tensors are not a training step's
+INFERENCE = ("inference mode",)
 
 
 class _Slots:
@@ -189,14 +202,29 @@ def template(recording: Recording) -> Template:
     """The recording's template (see the module's docstring)."""
     slots = _Slots()
     key: list = []
+    saved_slots = _Slots()
+    saved_key: list = []
 
     represented = set()
+
+    def keep(t: TNode, records, sign=1, count=None):
+        for what, record in records:
+            what = what or "(the model)"
+            size = saved_slots.slot(record.elements, f"the elements of a tensor {what} saved")
+            slots_ = saved_slots.shape(record.shape, f"a tensor {what} saved")
+            times = None if count is None else saved_slots.slot(count, f"the members of a run saving {what}")
+            t.saved.append((what, record.kind, (size, slots_), sign, times))
+            saved_key.append((_index_free(t.path), record.kind, len(record.shape), sign, count is None))
 
     def node(call: CallNode) -> TNode:
         represented.add(call.path)
         t = TNode(call.path, call.kind, call.module_id)
         t.input_shape = slots.shape(call.input_shape, f"the input of {call.path or '(root)'}")
         key.append(("in", len(call.input_shape)))
+        keep(t, [(call.path, r) for r in call.saved])
+        for c in call.children:
+            if isinstance(c, CallNode) and not weighs(c):
+                keep(t, _subtree_saved(c))  # a call that is no layer: its parent stands for it
         children = _merge_routed([c for c in call.children if isinstance(c, OpRecord) or weighs(c)])
         signatures = [_signature(c) if isinstance(c, OpRecord) else
                       (_signature(c), _param_signature(recording, c, c.path + ".")) for c in children]
@@ -206,6 +234,8 @@ def template(recording: Recording) -> Template:
             if i in routed:
                 j, prefix = routed[i]
                 merged = _merged_calls(children[i:j])
+                for member in children[i:j]:  # what the experts save follows the routing: the caller's
+                    keep(t, _subtree_saved(member))
                 routed_lists[prefix] = merged.path
                 key.append(("routed", merged.kind, _relative(prefix, call.path)))
                 item = node(merged)
@@ -227,6 +257,7 @@ def template(recording: Recording) -> Template:
                 mult = slots.slot(j - i, f"the number of calls of {child.path}")
                 key.append(("run", child.kind, _relative(child.path, call.path), shared))
                 item = node(child)
+                _run_differences(t, children[i:j], keep)
             else:
                 mult = None
                 item = op(child, call)
@@ -279,7 +310,42 @@ def template(recording: Recording) -> Template:
         key.append(("param", _index_free(path), tuple((n, len(s), t) for n, s, t in plist)))
     outputs = tuple(slots.shape(s, f"output {j} of the model") for j, s in enumerate(recording.outputs))
     key.append(("outputs", tuple(len(s) for s in recording.outputs)))
-    return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted, slots.where)
+    return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted, slots.where,
+                    saved_slots.values, tuple(saved_key))
+
+
+def _subtree_saved(call: CallNode) -> list:
+    """``(path, record)`` of every storage saved first by ``call`` or a call inside it."""
+    out = [(call.path, r) for r in call.saved]
+    for c in call.children:
+        if isinstance(c, CallNode):
+            out += _subtree_saved(c)
+    return out
+
+
+def _run_differences(t: TNode, members: list, keep) -> None:
+    """A folded run stands for its members by its first; a member that saves other
+    storages than the first (the first block of a stack saving the stem's output, which
+    the others get from the block before) has the difference kept by the caller: the
+    storages only that member saves (sign +1) and those only the first saves (sign −1),
+    each kind of difference once with the number of members it occurs in, so that the
+    run's total is exactly what its members saved."""
+    from collections import Counter
+
+    first = Counter(r for _, r in _subtree_saved(members[0]))
+    differences: Counter = Counter()
+    names: dict = {}
+    for member in members[1:]:
+        records = _subtree_saved(member)
+        mine = Counter(r for _, r in records)
+        for r, n in (mine - first).items():
+            differences[(r, 1)] += n
+            names.setdefault((r, 1), next(p for p, q in records if q == r))
+        for r, n in (first - mine).items():
+            differences[(r, -1)] += n
+            names.setdefault((r, -1), f"{member.path} (saves less than {members[0].path})")
+    for (r, sign), n in sorted(differences.items(), key=lambda item: -item[0][1]):  # stable: in the order saved
+        keep(t, [(names[(r, sign)], r)], sign, count=n)
 
 
 def display_slots(template: Template) -> set:
@@ -363,6 +429,11 @@ def _relative(path: str, parent: str) -> str:
 def _index_free(path: str) -> str:
     """``layers.3.mlp`` → ``layers.#.mlp``: parameters of a list's members have one key."""
     return ".".join("#" if p.isdigit() else p for p in path.split("."))
+
+
+def index_free(path: str) -> str:
+    """A module path with its list indices as ``#`` (``layers.#.mlp``)."""
+    return _index_free(path)
 
 
 def params_key(template: Template) -> tuple:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import sympy
 
 from ..layer import Product, Requirement
+from ..saved import Saved
 from ._common import Call, Opaque, Recorded
-from .attributor import Template, TNode, TOp
+from .attributor import Template, TNode, TOp, index_free
 from .recorder import PRODUCTS, conv_backward_macs, conv_macs
 
 
@@ -26,10 +27,22 @@ class Traced(Opaque):
     shape it produced (batch axis ``None``; unknown when empty) and ``integral``, the
     fitted sizes that must be integers (``d/h``)."""
 
-    def __init__(self, kind, declared=(), ops=(), output=(), integral=(), name=None):
+    def __init__(self, kind, declared=(), ops=(), output=(), integral=(), name=None, saves=()):
         super().__init__(kind, declared, tuple(output), name=name)
         self.ops = tuple(ops)
         self.integral = tuple(integral)
+        #: what autograd saved in this module's calls (and in the calls it stands for):
+        #: ``(name, elements per example, kind)``, or None when a size could not be placed
+        self.saves = None if saves is None else tuple(saves)
+
+    def saved(self, shape):
+        """The storages autograd saved when the module ran, each once (the recorder
+        deduplicates them by storage over the whole forward pass: a tensor one module
+        makes and the next saves belongs to the first that saved it), as
+        :class:`~symcount.saved.Saved` entries internal to this layer."""
+        if self.saves is None:
+            return None
+        return tuple(Saved(name, size, kind) for name, size, kind in self.saves)
 
     def output_shape(self, shape):
         return self.output if self.output else (None,)
@@ -43,6 +56,39 @@ class Traced(Opaque):
             numerator, denominator = sympy.fraction(sympy.together(expr))
             yield Requirement(sympy.Eq(sympy.Mod(numerator, denominator), 0),
                               f"the size {expr} to be a whole number")
+
+
+class CacheRule:
+    """``cache_elements(shape, tokens)`` of a layer that keeps keys and values: per
+    occurrence, the cache layers it stands for (``(layers, elements per token, tokens
+    kept or None)``, measured by :mod:`.kv_cache`), each keeping ``tokens`` (default: the
+    model's sequence axis) or at most what it was seen to keep (a sliding window)."""
+
+    def __init__(self, groups, seq):
+        self.groups = tuple(groups)
+        self.seq = seq
+
+    def bind(self, mapping) -> None:
+        """Dims the model's count does not have (a sliding window) at their values."""
+        self.groups = tuple(tuple(x.xreplace(mapping) if isinstance(x, sympy.Basic) else x for x in g)
+                            for g in self.groups)
+
+    def __call__(self, shape, tokens=None):
+        if tokens is None:
+            if self.seq is None:
+                raise ValueError("the cache needs a number of tokens: give seq_len")
+            from ..dims import dim
+
+            tokens = dim(self.seq)
+        if len(self.groups) == 1:
+            _, per_token, kept = self.groups[0]
+            return per_token * (tokens if kept is None else sympy.Min(tokens, kept))
+        total = sympy.Integer(0)
+        layers = sympy.Integer(0)
+        for n, per_token, kept in self.groups:
+            total += n * per_token * (tokens if kept is None else sympy.Min(tokens, kept))
+            layers += n
+        return total / layers
 
 
 def _op_macs(op: TOp, exprs):
@@ -73,7 +119,7 @@ def _integral(expr) -> bool:
 class Builder:
     """Walks a template, emitting :class:`Traced` layers as calls of a :class:`Recorded` model."""
 
-    def __init__(self, template: Template, exprs: list, name: str, called: set):
+    def __init__(self, template: Template, exprs: list, name: str, called: set, saved=None, cache=None):
         self.t = template
         self.exprs = exprs
         self.name = name
@@ -83,6 +129,99 @@ class Builder:
         self.integral: set = set()
         #: parameters a token does not use: experts it is not routed to
         self.inactive = sympy.Integer(0)
+        #: the saved tensors' sizes (expressions over Template.saved_values, None: not placed)
+        self.saved_exprs = saved
+        #: id(TNode) → the saved entries its layer holds (:meth:`place`)
+        self.held: dict = {}
+        self.unheld: list = []
+        #: the key/value cache: (group keys, their sizes, the sequence axis) or None
+        self.cache = cache
+        self.cached: dict = {}  # id(TNode) → [(layers, elements per token, tokens kept or None)]
+        self.cache_repeat: dict = {}  # id(TNode) → the occurrences of its layer
+
+    # -- saved tensors -----------------------------------------------------------------
+
+    def own(self, node: TNode) -> bool:
+        """Whether a call is a layer: it owns parameters or runs products itself."""
+        return node.path in self.t.params or any(isinstance(i, TOp) for i, _, _ in node.items)
+
+    def entries(self, node: TNode) -> list:
+        """``(name, elements per call of node, kind)`` of its saved storages; an entry whose
+        size could not be placed is None."""
+        out = []
+        for name, kind, (elements, shape), sign, times in node.saved:
+            size = self.saved_exprs[elements]
+            if size is None:  # the elements as no monomial or sum of the dims: the product of the axes
+                sizes = [self.saved_exprs[s] for s in shape]
+                size = None if any(s is None for s in sizes) else sympy.Mul(*sizes)
+            n = sympy.Integer(1) if times is None else self.saved_exprs[times]
+            if size is None or n is None:
+                out.append(None)
+                continue
+            out.append((name, sympy.expand(sign * n * size), kind))
+        return out
+
+    def place(self, node: TNode) -> list:
+        """Give each saved storage to one layer: a call that is a layer holds its own and
+        those of the calls inside it that are none (an activation module, the parent's
+        own code); a call that is no layer passes them to its first layer inside called
+        once per call of it, else to its caller (times its number of calls there). What
+        no layer takes is returned (per call of ``node``)."""
+        entries = self.entries(node)
+        for item, mult, _ in node.items:
+            if isinstance(item, TOp):
+                continue
+            n = sympy.Integer(1) if mult is None else self.exprs[mult]
+            entries += [e if e is None else (e[0], sympy.expand(e[1] * n), e[2]) for e in self.place(item)]
+        if not entries:
+            return []
+        target = node if self.own(node) else self._once_inside(node)
+        if target is None:
+            return entries
+        self.held.setdefault(id(target), []).extend(entries)
+        return []
+
+    def _once_inside(self, node: TNode):
+        for item, mult, _ in node.items:
+            if isinstance(item, TOp) or item.routed is not None or (mult is not None and self.exprs[mult] != 1):
+                continue
+            if self.own(item):
+                return item
+            found = self._once_inside(item)
+            if found is not None:
+                return found
+        return None
+
+    def place_cache(self) -> bool:
+        """Give each group of cache layers to the layer of its owner (the call that
+        updated the cache), or of the first layer inside it; False when one cannot be
+        placed or its size could not be (then no cache is declared: never a part of it)."""
+        keys, sizes, _ = self.cache
+        nodes: dict = {}
+
+        def visit(node):
+            nodes.setdefault(index_free(node.path), node)
+            for item, _, _ in node.items:
+                if isinstance(item, TNode):
+                    visit(item)
+
+        visit(self.t.root)
+        for g, (owner, capped) in enumerate(keys):
+            layers, per_token, kept = sizes[3 * g: 3 * g + 3]
+            node = nodes.get(owner)
+            if node is not None and not self.own(node):
+                node = self._once_inside(node)
+            if node is None or layers is None or per_token is None or kept is None:
+                return False
+            self.cached.setdefault(id(node), []).append((layers, per_token, kept if capped else None))
+        return True
+
+    def saves(self, node: TNode):
+        """The entries ``node``'s layer holds, or None when one could not be placed."""
+        if self.saved_exprs is None:
+            return None
+        held = self.held.get(id(node), [])
+        return None if any(e is None for e in held) else tuple(held)
 
     def shape(self, slots) -> tuple:
         sizes = tuple(self.exprs[s] for s in slots)
@@ -111,11 +250,14 @@ class Builder:
         output = self.shape(node.output_shape)
         integral = sorted(self.integral, key=sympy.default_sort_key)
         self.integral = set()
+        saves = self.saves(node)
         if cached is not None:
-            if cached.ops == tuple(ops):
+            if cached.ops == tuple(ops) and cached.saves == saves:
                 return cached
-            return Traced(node.kind, (), ops, output, integral, name=f"{display} (called again)")
-        layer = Traced(node.kind, declared, ops, output, integral, name=display)
+            return Traced(node.kind, (), ops, output, integral, name=f"{display} (called again)", saves=saves)
+        layer = Traced(node.kind, declared, ops, output, integral, name=display, saves=saves)
+        if id(node) in self.cached:
+            layer.cache_elements = CacheRule(self.cached[id(node)], self.cache[2])
         self.layers[node.module_id] = layer
         return layer
 
@@ -131,12 +273,15 @@ class Builder:
             self.calls.append(Call(Traced(whole.kind, whole.declared, (), whole.output, whole.integral,
                                           name=f"{display} (weights of every expert)"), shape, path, weights, True))
             self.calls.append(Call(Traced(whole.kind, (), whole.ops, whole.output, whole.integral,
-                                          name=f"{display} (the routed tokens)"), shape, path, repeat, True))
+                                          name=f"{display} (the routed tokens)", saves=whole.saves),
+                                   shape, path, repeat, True))
         elif own:
             counted_before = node.module_id in self.layers
             layer = self.layer(node, display)
             if not counted_before:
                 self.inactive += repeat * self._inactive(node)
+            if id(node) in self.cached:
+                self.cache_repeat[id(node)] = self.cache_repeat.get(id(node), 0) + repeat
             self.calls.append(Call(layer, self.shape(node.input_shape), path, repeat, True))
         inner = (*path, node.path.rsplit(".", 1)[-1]) if node.path else path
         for item, mult, shared in node.items:
@@ -184,12 +329,25 @@ class Builder:
         return total
 
     def build(self) -> Recorded:
+        if self.saved_exprs is not None:
+            self.unheld = self.place(self.t.root)
+        if self.cache is not None and not self.place_cache():
+            self.cached = {}
         self.walk(self.t.root, (), sympy.Integer(1))
+        if self.cached and any(sympy.expand(self.cache_repeat.get(k, 0) - sum(g[0] for g in groups)) != 0
+                               for k, groups in self.cached.items()):
+            for call in self.calls:  # a cache layer for each occurrence, or none declared
+                call.layer.__dict__.pop("cache_elements", None)
+        if self.unheld:  # saved by calls no layer stands for: the model's own code
+            saves = None if any(e is None for e in self.unheld) else tuple(self.unheld)
+            layer = Traced("Saved", (), (), (None,), name=f"{self.name} (tensors saved outside its layers)",
+                           saves=saves)
+            self.calls.append(Call(layer, (None,), (), sympy.Integer(1), True))
         for path, params in self.t.params.items():
             if path in self.called:
                 continue
             declared = [(name, tuple(self.exprs[s] for s in shape), trainable) for name, shape, trainable in params]
-            layer = Traced("Parameters", declared, (), (None,), name=path)
+            layer = Traced("Parameters", declared, (), (None,), name=path, saves=None if self.saved_exprs is None else ())
             self.calls.append(Call(layer, (None,), tuple(path.split(".")[:-1]), sympy.Integer(1), True))
         model = Recorded(self.name, self.calls, exact="operators")
         if self.inactive != 0:

@@ -142,7 +142,7 @@ def builder(config, make):
         cfg = with_values(config, changes)
         with torch.device(device):
             model = make(cfg)
-        model.train(False)
+        model.train(True)  # as trained: dropout runs and saves its masks (the operators counted are the same)
         return model
 
     return build
@@ -181,6 +181,26 @@ def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
         return (), kwargs
 
     return inputs
+
+
+def cache_probe(config, seq="seq_len"):
+    """``kv_cache(module, values)`` for a :class:`~.operators.Runner`: the cache a decoder
+    taking tokens keeps (:func:`.kv_cache.measure`), at one token and at its
+    ``max_position_embeddings``."""
+    from .kv_cache import LONGEST, measure
+
+    make = inputs_for(config, seq=seq)
+
+    def inputs(values, module, device, tokens):
+        return make({**values, seq: tokens}, module, device)
+
+    def probe(module, values):
+        if getattr(module, "main_input_name", "input_ids") != "input_ids":
+            return None
+        long = min(_default_seq_len(module.config), LONGEST)
+        return measure(module, inputs, values, long)
+
+    return probe
 
 
 def _accepts(module, name: str) -> bool:
@@ -280,7 +300,9 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
         # distinct lengths for the encoder and the decoder (8, 12), so that no two sizes agree by chance
         probe_values[axis] = (8 + 4 * k) if user[axis] >= 32 else max(2, user[axis] // 4 + k)
     name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
-    runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"))
+    runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"),
+                    kv_cache=cache_probe(cfg, axes[0]) if axes and not getattr(cfg, "is_encoder_decoder", False)
+                    else None)
     try:
         # an image's size is probed at +1 and +3 too, as an input axis: floors of strided layers show
         shifted = axes + [f for f in ("image_size",) if f in fields]

@@ -4,7 +4,10 @@ fitted and checked (:mod:`.traced`).
 
 ``Runner`` records one configuration: it builds the module (on the meta device, or on
 small real tensors when the forward depends on the data, as an MoE's routing does),
-makes the inputs from the dims' values, and returns the template.
+makes the inputs from the dims' values, and returns the template. The forward runs in
+training mode, as the tensors autograd saves for a training step are recorded too
+(dropout's masks); a forward that cannot run so on the meta device (BART's layerdrop
+draws a number) is recorded in inference mode, its saved tensors then not declared.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import sympy
 
 from ..errors import ArgumentError
-from .attributor import template
+from .attributor import INFERENCE, template
 from .builder import called_paths
 from .recorder import meta_state, record
 
@@ -27,12 +30,14 @@ class Runner:
     - ``inputs(values, module, device)`` returns ``(args, kwargs)``.
     """
 
-    def __init__(self, build, inputs, module=None):
+    def __init__(self, build, inputs, module=None, kv_cache=None):
         self.build = build
         self.inputs = inputs
         self.module = module
         self.cache: dict = {}
         self.real = False
+        #: ``kv_cache(module, values)`` → the cache layers a decoder keeps (:func:`.kv_cache.measure`)
+        self.kv_cache = kv_cache
 
     def __call__(self, values: dict):
         key = tuple(sorted(values.items()))
@@ -49,6 +54,10 @@ class Runner:
                 return self._record(values, "meta")
             except Exception as exc:  # noqa: BLE001 - the meta device cannot run data-dependent code
                 meta_error = exc
+            try:  # a training-only branch that reads data (BART's layerdrop draws a number): inference mode
+                return self._record(values, "meta", training=False)
+            except Exception:  # noqa: BLE001
+                pass
         try:
             result = self._record(values, "cpu")
         except ArgumentError:
@@ -62,7 +71,7 @@ class Runner:
         self.real = True
         return result
 
-    def _record(self, values, device):
+    def _record(self, values, device, training=True):
         import torch
 
         if device == "cpu" and self.build is not None:
@@ -85,8 +94,26 @@ class Runner:
                                     f"more than {REAL_LIMIT:,} parameters: give a smaller configuration")
             torch.manual_seed(0)
         args, kwargs = self.inputs(values, module, device)
-        recording = record(module, args, kwargs, state=state)
-        return template(recording), called_paths(recording), recording
+        modes = {m: m.training for m in module.modules()}
+        if not training:
+            if not any(modes.values()):
+                raise RuntimeError("already recorded in inference mode")
+            module.train(False)
+        elif device == "meta":
+            module.train(True)  # as trained (a user's module in eval mode too): dropout saves its masks
+        else:
+            training = all(modes.values())  # real tensors: the module's own mode (its buffers are the user's)
+        try:
+            recording = record(module, args, kwargs, state=state)
+        finally:
+            for m, mode in modes.items():
+                m.training = mode
+        t = template(recording)
+        if self.kv_cache is not None and device == "meta" and state is None:
+            t.cache = self.kv_cache(module, values)
+        if not training:  # what inference saves is not what training does: no saved tensors declared
+            t.saved_values, t.saved_key = [], INFERENCE
+        return t, called_paths(recording), recording
 
 
 def tensor_inputs(shapes, dtype):

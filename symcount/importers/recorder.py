@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ArgumentError
 from ._common import Uncounted  # noqa: F401 - part of a Recording
+from .saves import Tracker
 
 # ---------------------------------------------------------------------------
 # Product formulas: multiply-accumulates over shapes (ints or SymPy expressions)
@@ -259,6 +260,8 @@ class CallNode:
     output_shape: tuple = ()
     #: rows of the first input (all its axes but the last): an MoE experts module's tokens
     input_rows: int = 1
+    #: the storages autograd saved whose last save was this call's (:class:`.saves.SavedRecord`)
+    saved: list = field(default_factory=list)
 
 
 
@@ -457,12 +460,21 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
         for name, p in module.named_parameters(remove_duplicate=False):
             substitutes[id(p)] = state[name]
     recorder = _Recorder(module, substitutes)
+    held = list(state.values()) if state is not None else \
+        [*module.parameters(), *module.buffers()]
+    floating = next((t.dtype for t in held if t.is_floating_point()), None)
+    tracker = Tracker(held, floating)
 
     class Mode(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             recorder.on_op(func, args, kwargs or {}, out)
+            tracker.on_op(func, args, out)
             return out
+
+    def pack(t):
+        tracker.on_pack(t, recorder.stack[-1])
+        return t
 
     pre = torch.nn.modules.module.register_module_forward_pre_hook(recorder.pre_hook)
     post = torch.nn.modules.module.register_module_forward_hook(recorder.post_hook)
@@ -474,7 +486,7 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
             mkldnn_off = torch.backends.mkldnn.flags(enabled=False)
             mkldnn_off.__enter__()
         with torch.enable_grad(), torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH), \
-                Mode():
+                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), Mode():
             if state is None:
                 output = module(*args, **(kwargs or {}))
             else:
@@ -485,6 +497,7 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
             mkldnn_off.__exit__(None, None, None)
         pre.remove()
         post.remove()
+    tracker.assign()
     outputs = _floating_outputs(output, [])
     recorder.root.input_shape = _first_shape(args, kwargs)
     recorder.root.input_rows = _first_rows(args, kwargs)

@@ -21,7 +21,7 @@ import sympy
 
 from ..dims import dim
 from ._common import warn
-from .attributor import FitError, Probe, depends_on, display_slots, fit, template
+from .attributor import INFERENCE, FitError, Probe, depends_on, display_slots, fit, index_free, template
 from .builder import Builder, called_paths
 from .recorder import record
 
@@ -301,14 +301,123 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
             final.append(sympy.Integer(base_t.values[i]))
         else:
             final.append(_as_dims(expr.xreplace(fixed) if fixed else expr))
-    model = Builder(base_t, final, name, session.called).build()
+    saved = _fit_extra(session, check, fixed, _saved_sizes)
+    cache = _fit_extra(session, check, fixed, _cache_sizes)
+    model = Builder(base_t, final, name, session.called, saved,
+                    None if cache is None else (cache_groups(base_t)[0], cache, axes[0] if axes else None)).build()
     return Traced(model, tuple(keep), dict(session.unplaced), list(base_t.uncounted), checked_at, dict(base))
+
+
+def _needs(session, usable, sizes_of) -> set:
+    """The dims more probes along which may explain the extra sizes the probes so far do not."""
+    index = {k: j for j, k in enumerate(usable)}
+    single = {d: [(index[k], f) for k, f in ks if k in index] for d, ks in session.single.items()}
+    single = {d: ks for d, ks in single.items() if ks}
+    templates = [_Sizes(session.templates[k], sizes_of(session.templates[k])[1]) for k in usable]
+    probes = [session.probes[k] for k in usable]
+    offset = len(session.templates[0].values)
+    _, failed = fit(templates, probes, 0, single)
+    return {d for i, exc in failed.items() if i >= offset for d in exc.needs}
+
+
+class _Sizes:
+    """A template's sizes followed by other sizes of it (its saved tensors', its cache's),
+    as the values :func:`.attributor.fit` reads (composed from the others' floors: a
+    ViT's ``⌊image/patch⌋² + 1`` tokens)."""
+
+    def __init__(self, template, extra):
+        self.values = list(template.values) + list(extra)
+
+
+def _saved_sizes(template):
+    """``(key, sizes)`` of a template's saved tensors, or None (recorded in inference mode)."""
+    if template.saved_key == INFERENCE:
+        return None
+    return template.saved_key, template.saved_values
+
+
+def _cache_sizes(template):
+    """``(key, sizes)`` of a template's key/value cache (per group: layers, elements per
+    token, the tokens kept when fewer than all), or None."""
+    groups = cache_groups(template)
+    if groups is None:
+        return None
+    key, values = groups
+    return key, [v for group in values for v in group]
+
+
+def cache_groups(template):
+    """The cache layers of a template grouped by owner (its path without list indices)
+    and whether they keep fewer tokens than they were given: ``(keys, [(layers,
+    elements per token, tokens kept or 0)])``; None without a cache, or when one group's
+    layers differ."""
+    records = template.cache
+    if not records:
+        return None
+    groups: dict = {}
+    for r in records:
+        capped = r.kept < r.long
+        key = (index_free(r.owner), capped)
+        seen = groups.get(key)
+        value = (r.per_token, r.kept if capped else 0)
+        if seen is not None and seen[1:] != value:
+            return None
+        groups[key] = (1 + (seen[0] if seen else 0), *value)
+    return tuple(groups), list(groups.values())
+
+
+def _fit_extra(session, check, fixed, sizes_of) -> list | None:
+    """Sizes beside the template's own (the saved tensors', the cache's) as expressions
+    (None where the probes do not explain a size or the check contradicts it: what needs
+    it is then undeclared, never guessed). Fitted as every other size, from the probes
+    whose extra sizes have the base's structure, and checked at the configuration the
+    formula was checked at; dims not placed keep their values (``fixed``). None when
+    the base has no such sizes."""
+    base = sizes_of(session.templates[0])
+    if base is None:
+        return None
+    key, base_values = base
+    if not base_values:
+        return []
+    usable = [k for k, t in enumerate(session.templates) if (sizes_of(t) or (None,))[0] == key]
+    needs = _needs(session, usable, sizes_of)
+    for d in sorted(needs):  # a sum (sliding_window − 1): more points along its dims, as for any size
+        if d in session.single:
+            session.more_along(d)
+    if needs:
+        usable = [k for k, t in enumerate(session.templates) if (sizes_of(t) or (None,))[0] == key]
+    index = {k: j for j, k in enumerate(usable)}
+    single = {d: [(index[k], f) for k, f in ks if k in index] for d, ks in session.single.items()}
+    single = {d: ks for d, ks in single.items() if ks}
+    missing = set(session.single) - set(single)  # dims no usable probe changed: their sizes cannot be told
+    templates = [_Sizes(session.templates[k], sizes_of(session.templates[k])[1]) for k in usable]
+    probes = [session.probes[k] for k in usable]
+    exprs, failed = fit(templates, probes, 0, single, last=True)
+    offset = len(session.templates[0].values)
+    exprs = exprs[offset:]
+    failed = {i - offset for i in failed if i >= offset}
+    at_check = sizes_of(check[1]) if check is not None else None
+    checked = at_check is not None and at_check[0] == key
+    out = []
+    for i, expr in enumerate(exprs):
+        kept = expr.xreplace(fixed) if fixed else expr
+        if check is None:  # every dim keeps its value: the size at the base, as recorded
+            good = i not in failed
+        elif checked:
+            good = i not in failed and _value(expr, check[0]) == at_check[1][i]
+        else:  # the check ran another structure: only a size that moves with nothing stands
+            good = i not in failed and not kept.free_symbols and not missing
+        out.append(_as_dims(kept) if good else None)
+    return out
 
 
 def numbers(run, values: dict, name: str) -> Traced:
     """The model at ``values`` with every size a number (no formula)."""
     t, called, _ = run(values)
-    model = Builder(t, [sympy.Integer(v) for v in t.values], name, called).build()
+    saved = None if t.saved_key == INFERENCE else [sympy.Integer(v) for v in t.saved_values]
+    groups = cache_groups(t)
+    cache = None if groups is None else (groups[0], [sympy.Integer(v) for g in groups[1] for v in g], None)
+    model = Builder(t, [sympy.Integer(v) for v in t.values], name, called, saved, cache).build()
     return Traced(model, (), {}, list(t.uncounted), None)
 
 
@@ -316,6 +425,8 @@ def finish(traced: Traced, values: dict):
     """The traced model with its values (the placed dims'), uncounted operators, which
     quantities are exact, and the active parameters of a mixture of experts."""
     model = traced.model
+    present = {d.name for d in model.count().free_dims}
+    _bind_absent(model, {d: values[d] for d in traced.placed if d in values and d not in present})
     present = {d.name for d in model.count().free_dims}
     model.values = {d: values[d] for d in traced.placed if d in values and d in present}
     model.uncounted = tuple(traced.uncounted)
@@ -330,6 +441,22 @@ def finish(traced: Traced, values: dict):
     model.checked_at = traced.checked_at
     model.notes = []
     return model
+
+
+def _bind_absent(model, values: dict) -> None:
+    """Dims that only the saved tensors' sizes or the cache read (a sliding window) keep
+    their values there: a count's dims are those of its weights, products and shapes."""
+    if not values:
+        return
+    mapping = {dim(name): sympy.Integer(v) for name, v in values.items()}
+    for call in getattr(model, "calls", ()):
+        layer = call.layer
+        saves = getattr(layer, "saves", None)
+        if saves:
+            layer.saves = tuple((n, sympy.expand(size.xreplace(mapping)), *rest) for n, size, *rest in saves)
+        rule = layer.__dict__.get("cache_elements")
+        if rule is not None:
+            rule.bind(mapping)
 
 
 def _as_dims(expr):
