@@ -142,7 +142,9 @@ def run(argv: list[str] | None = None) -> int:
                 else latex.fragment(count, args.expanded) + "\n")
         _emit(text, args.output, inputs=[args.target])
     elif args.format == "markdown":
-        print(count.markdown(), end="")
+        from .report.markdown import markdown
+
+        print(markdown(count, args.depth), end="")
     else:
         from .report.text import summary
 

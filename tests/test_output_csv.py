@@ -55,3 +55,13 @@ def test_a_depth_below_one_is_one_line_error(capsys, depth):
     assert main(["summary", "torchvision:resnet18", "--depth", depth]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "depth must be a whole number from 1 to 64" in err[0]
+
+
+def test_markdown_summary_folds_blocks_at_depth(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["summary", "torchvision:resnet18", "--depth", "1", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    # layer1 of ResNet-18: two basic blocks of two 3x3 convolutions (64 -> 64) and two batch norms
+    assert f"| `layer1` (block of 14 layers) | (None, 64, 56, 56) | {2 * (2 * 36864 + 2 * 128):,} |" in out
+    table = out.split("**Total params:**")[0]
+    assert "`layer1.0.conv1`" not in table  # folded (the derivations below still list every layer)
