@@ -49,8 +49,12 @@ def _total_line(title: str, expr, value, keys=()) -> str:
 
 
 @for_count
-def markdown(count) -> str:
-    """The model's table, totals, values, validity conditions and derivations."""
+def markdown(count, depth: int | None = None) -> str:
+    """The model's table, totals, values, validity conditions and derivations;
+    ``depth`` folds the table's blocks deeper than it into one row each
+    (:mod:`symcount.report.rows`)."""
+    from .rows import rows
+
     from .notation import entries
 
     symbolic = count.symbolic or count
@@ -63,15 +67,15 @@ def markdown(count) -> str:
         lines.append("")
     lines += ["| Layer (type) | Output shape | Param # (formula) | Param # | MACs |",
               "| --- | --- | --- | ---: | ---: |"]
-    for record, sym in zip(count.layers, symbolic.layers):
-        label = f"`{record.name}` ({record.type})"
-        if not record.counted:
+    for row in rows(count, depth):
+        label = f"`{row.name}` ({row.type})"
+        if row.shared:
             label += " [shared]"
-        if record.repeat != 1:
-            label += f" × {_math(latex(record.repeat))}"
+        if row.repeat != 1:
+            label += f" × {_math(latex(row.repeat))}"
         lines.append("| " + " | ".join(_cell(c) for c in (
-            label, _shape(record.output_shape), _formula(sym.params), _number(record.params),
-            _formula(record.macs))) + " |")
+            label, _shape(row.output_shape), _formula(row.params_formula), _number(row.params),
+            _formula(row.macs))) + " |")
     lines.append("")
     keys = repeats(count)
     lines.append(_total_line("Total params", symbolic.total, count.total, keys))
