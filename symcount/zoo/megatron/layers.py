@@ -18,9 +18,11 @@ counts are the same).
 
 from __future__ import annotations
 
-from ...dims import size_text
+import sympy
+
+from ...dims import divisible, size_text
 from ...errors import ShapeError
-from ...layer import Layer, Product
+from ...layer import Layer, Product, Requirement
 from ...saved import Saved, elements, saved_input
 from ...torch import Embedding, Linear
 from ...torch.common import equal, probability, size
@@ -108,6 +110,10 @@ class DotProductAttention(Layer):
         if len(shape) != 3 or shape[0] is not None:
             raise ShapeError(f"DotProductAttention expects the fused query, key and value (None, s, 3·h). "
                              f"Received: input shape={size_text(shape)}")
+        numer, denom = sympy.fraction(sympy.together(self.kv_channels))
+        if denom != 1:  # kv_channels = hidden_size / num_attention_heads (Megatron-LM asserts it divides)
+            yield Requirement(divisible(numer, denom),
+                              f"kv_channels ({self.kv_channels}) must be whole: {numer} divisible by {denom}")
         yield equal(shape[-1], 3 * self.hidden,
                     f"the input's last axis must be 3·num_attention_heads·kv_channels ({3 * self.hidden})")
 
