@@ -198,6 +198,8 @@ class _Builder:
             raise self.error("", f"expected a Keras model (class_name Sequential or Functional with a config). "
                                  f"Received: {got}")
         model_name = name or config.get("name") or kind.lower()
+        if not isinstance(model_name, str):
+            raise self.error("", f"the model's name must be a string. Received: {model_name!r}")
         frozen = config.get("trainable") is False
         if kind == "Sequential":
             first, layers = self._sequential(config, model_name, frozen, container=Container(""))
@@ -243,7 +245,10 @@ class _Builder:
         if not isinstance(config, dict):
             raise self.error(where, "an InputLayer needs a config")
         shape = config.get("batch_shape") or config.get("batch_input_shape")
-        return self._input(shape, config.get("name"), where)
+        name = config.get("name")
+        if name is not None and not isinstance(name, str):
+            raise self.error(where, f"an InputLayer's name must be a string. Received: {name!r}")
+        return self._input(shape, name, where)
 
     def _input(self, shape, name, where):
         from ..keras import Input
@@ -292,6 +297,8 @@ class _Builder:
         if not isinstance(config, dict):
             raise self.error(where, f"layer {kind}: config must be an object. Received: {config!r}")
         layer_name = config.get("name") or entry.get("name")
+        if layer_name is not None and not isinstance(layer_name, str):
+            raise self.error(where, f"layer {kind}: its name must be a string. Received: {layer_name!r}")
         where = f"{where} ({layer_name or kind})"
         frozen = frozen or config.get("trainable") is False
         if kind in MODELS:
@@ -439,7 +446,8 @@ def _build_input(entry):
 def _history(value):
     """``(layer, node, tensor)`` of a serialized tensor (Keras 3 dict or Keras 2 list), or None."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        history = (value.get("config") or {}).get("keras_history")
+        config = value.get("config")
+        history = config.get("keras_history") if isinstance(config, dict) else None
         if isinstance(history, list) and len(history) == 3:
             return tuple(history)
     return None
@@ -470,7 +478,8 @@ class _Graph:
             if not isinstance(entry, dict):
                 raise builder.error(where, f"a layer must be an object. Received: {entry!r}")
             stored = container.child(str(entry.get("class_name", "")))
-            name = entry.get("name") or (entry.get("config") or {}).get("name")
+            settings = entry.get("config")
+            name = entry.get("name") or (settings.get("name") if isinstance(settings, dict) else None)
             if not isinstance(name, str):
                 raise builder.error(where, "a layer of a Functional model needs a name")
             if name in self.entries:
@@ -492,20 +501,26 @@ class _Graph:
         """The shape Keras recorded for each layer's first output (where another layer reads it)."""
         shapes = {}
         for entry in entries:
-            for node in (entry.get("inbound_nodes") or []) if isinstance(entry, dict) else []:
+            nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
+            for node in nodes if isinstance(nodes, list) else []:  # a wrong type is reported when wired
                 if isinstance(node, dict):
-                    for t in _tensors_in(node.get("args", [])) + _tensors_in(list((node.get("kwargs") or {})
-                                                                                    .values())):
+                    kwargs = node.get("kwargs")
+                    for t in _tensors_in(node.get("args", [])) + _tensors_in(
+                            list(kwargs.values()) if isinstance(kwargs, dict) else []):
                         history = _history(t)
-                        shape = (t.get("config") or {}).get("shape")
+                        shape = t["config"].get("shape")
                         if isinstance(history[0], str) and history[1:] == (0, 0) and isinstance(shape, list):
                             shapes.setdefault(history[0], shape)
         return shapes
 
     def _refs(self, value, what):
-        if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        def ref(v):
+            return (isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
+                    and all(isinstance(i, int) and not isinstance(i, bool) for i in v[1:]))
+
+        if ref(value):
             return [tuple(value)]
-        if isinstance(value, list) and all(isinstance(v, list) and len(v) == 3 for v in value) and value:
+        if isinstance(value, list) and value and all(ref(v) for v in value):
             return [tuple(v) for v in value]
         raise self.builder.error(self.scope, f"{what} must be [name, node, tensor] or a list of them. "
                                              f"Received: {value!r}")
@@ -567,6 +582,9 @@ class _Graph:
     def _node_refs(self, name, node):
         if isinstance(node, dict):
             args, kwargs = node.get("args", []), node.get("kwargs") or {}
+            if not isinstance(kwargs, dict):
+                raise self.builder.error(f"{self.scope} › {name}", f"an inbound node's kwargs must be an object. "
+                                                                   f"Received: {kwargs!r}")
             found = _tensors_in(args)
             for key in ("query", "value", "key"):
                 found += _tensors_in(kwargs.get(key))
