@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv)
     except SymcountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(str(exc).splitlines()), file=sys.stderr)  # one line, whatever a value held
         return 2
     except RecursionError:
         print("error: the input is nested too deeply", file=sys.stderr)
