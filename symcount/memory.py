@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Expr, Integer
 
-from .dims import Condition, as_expr, decided
+from .dims import Condition, as_expr, condition_text, decided
 from .errors import ArgumentError
 from .saved import ATTENTIONS, DEVICES, FLOAT_BYTES, dtype_name
 
@@ -458,11 +458,28 @@ def memory(count, *args, **kwargs) -> Memory:
             held = held / p.dp
         layers.append((record.name, (("weights", held), ("activations", per_record.get(index, Integer(0))))))
     options = tuple(sorted(vars(p).items()))
-    memory = Memory(weight_bytes, grads, optimizer, activations, cache, tuple(conditions), undeclared,
+    memory = Memory(weight_bytes, grads, optimizer, activations, cache, _bound(count, p, conditions), undeclared,
                     tuple(layers), options)
     # a layer's own rules (cache_elements, parallel_sizes) are written in its symbolic
     # arguments: bind the count's values there too
     return memory.subs(count.values) if count.values else memory
+
+
+def _bound(count, p: Plan, conditions) -> tuple:
+    """The split's conditions at the count's values: one per relation, those decided
+    true dropped, one decided false an error naming the layer and the option."""
+    mapping = {d: Integer(count.values[d.name]) for d in count.dims if d.name in count.values}
+    kept: dict = {}
+    for condition in conditions:
+        relation = condition.relation.xreplace(mapping) if mapping else condition.relation
+        verdict = decided(relation)
+        if verdict is False:
+            raise ArgumentError(f"{count.name} › {', '.join(condition.needed_by)}: memory(tp={p.tp}, pp={p.pp}): "
+                                f"the split needs {condition_text(condition.relation)}, which these values break "
+                                f"({', '.join(f'{k}={v}' for k, v in count.values.items())})")
+        if verdict is None:
+            kept.setdefault(relation, Condition(relation, condition.needed_by))
+    return tuple(kept.values())
 
 
 def kv_cache_bytes(count, p: Plan, shares) -> Expr:
