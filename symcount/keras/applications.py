@@ -9,6 +9,7 @@ import sympy
 
 from ..errors import ArgumentError
 from ..layer import Layer, Weight
+from ..saved import Saved, saved_input
 from .merging import ElementwiseMerge
 
 
@@ -29,6 +30,10 @@ class LayerScale(Layer):
     def weights(self, shape):
         yield Weight("gamma", (self.projection_dim,))
 
+    def saved(self, shape):
+        """Training: the input (``gamma``'s gradient)."""
+        return (saved_input(shape),)
+
 
 class StochasticDepth(Layer):
     """Keras's ConvNeXt ``StochasticDepth(drop_path_rate)``: drops a residual branch per sample
@@ -37,6 +42,11 @@ class StochasticDepth(Layer):
     def __init__(self, drop_path_rate=0.0, name=None):
         super().__init__(name)
         self.drop_path_rate = drop_path_rate
+
+    def saved(self, shape):
+        """Training: the per-sample keep mask ``floor(keep_prob + uniform)``, one element per
+        example in the activation's dtype (drawn whatever the rate, even 0)."""
+        return (Saved("keep mask", 1),)
 
 
 class CustomScaleLayer(ElementwiseMerge):

@@ -19,6 +19,7 @@ import sympy
 from ..dims import as_expr, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Product, Requirement, Weight
+from ..saved import Saved, saved_input
 from .arguments import check_bool, check_int
 
 
@@ -166,3 +167,45 @@ class MultiHeadAttention(Layer):
         projections += t_q * heads * vd * product(self._out(query))
         return (Product(projections, label="projections"),
                 Product(attention, "activation", label="scores and values"))
+
+    def saved(self, shape):
+        """Training on Keras's torch backend, per example, for inputs of rank 3 (``T`` query
+        and ``S`` key positions, ``h`` heads): the inputs (the query; the value, which the key
+        projection also reads when no key is given; the key), the projected values
+        ``S·h·value_dim`` and the heads' output made contiguous for the output projection
+        ``T·h·value_dim``; then
+
+        - with ``dropout > 0`` (Keras's explicit path): the scaled query ``T·h·key_dim``, the
+          keys ``S·h·key_dim``, the softmax ``h·T·S``, its dropout mask and the dropped
+          probabilities (``h·T·S`` each; these three recomputed under selective recomputation);
+        - without (``ops.dot_product_attention``): ``attention="flash"``: the projected query
+          and keys, the fp32 log-sum-exp ``h·T`` and the kernel's output ``T·h·value_dim``;
+          ``attention="eager"`` (torch's math kernel, which the CPU runs when ``key_dim`` and
+          ``value_dim`` differ): the query and keys each scaled, and the softmax ``h·T·S``.
+
+        Other ranks, ``use_gate`` and ``sliding_window`` are not declared (None)."""
+        query, value, key = self._shapes(shape)
+        if len(query) != 3 or self.use_gate or self.sliding_window is not None:
+            return None
+        heads, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        target, source = query[1], key[1]
+        several = bool(shape) and isinstance(shape[0], tuple)
+        out = [saved_input(shape)]
+        if several:
+            out += [saved_input(shape, i) for i in range(1, len(shape))]
+        out += [Saved("values", source * heads * vd), Saved("heads' output copy", target * heads * vd)]
+        scores = heads * target * source
+        if self.dropout:
+            out += [Saved("scaled query", target * heads * kd), Saved("keys", source * heads * kd),
+                    Saved("softmax", scores, selective=True),
+                    Saved("attention dropout mask", scores, "mask", selective=True),
+                    Saved("dropped probabilities", scores, selective=True)]
+            return tuple(out)
+        out += [Saved("query", target * heads * kd, attention="flash"),
+                Saved("keys", source * heads * kd, attention="flash"),
+                Saved("logsumexp", heads * target, "float32", attention="flash"),
+                Saved("attention output", target * heads * vd, attention="flash"),
+                Saved("scaled query", target * heads * kd, attention="eager"),
+                Saved("scaled keys", source * heads * kd, attention="eager"),
+                Saved("softmax", scores, selective=True, attention="eager")]
+        return tuple(out)

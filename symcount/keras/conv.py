@@ -9,12 +9,15 @@ Keras's ``BaseConv``. Shape rules come from :mod:`symcount.dims`:
 
 from __future__ import annotations
 
+import sympy
+
 from ..derivation import Notation
 from ..dims import (as_expr, as_nonnegative_tuple, as_tuple, divisible, keras_conv_length,
                     keras_deconv_length, product)
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight, ranked
-from .activations import check_activation
+from ..saved import Saved, elements
+from .activations import activation_saved, check_activation
 from .arguments import argument_rule, check_data_format, rules, strides_or_dilation_one
 
 
@@ -46,6 +49,37 @@ def window_notation(rank: int, **sizes: str) -> Notation:
         outputs=(*(f"{n}_out" for n in _SIZES[rank]), "C_out"),
         hidden_at_one=("strides", "dilation_rate", "groups", "depth_multiplier"),
     )
+
+
+def same_padding_total(n, kernel, stride, dilation=1):
+    """The total padding of Keras's ``same`` on the torch backend for one axis
+    (``_compute_padding_length``): ``d(k − 1)`` with stride 1, else
+    ``max(0, (⌈n/s⌉ − 1)·s + d(k − 1) + 1 − n)``; the odd one goes on the right."""
+    effective = (kernel - 1) * dilation + 1
+    if stride == 1:
+        return effective - 1
+    return sympy.Max(0, (sympy.ceiling(n / stride) - 1) * stride + effective - n)
+
+
+def torch_input(shape, kernel_size, strides, dilation, padding, name="channels-first copy"):
+    """The tensor torch convolves or pools for a channels-last Keras input, per example:
+    Keras's torch backend permutes the input to channels-first and copies it
+    (``_transpose_spatial_inputs``: ``.contiguous()``); with ``same`` padding that is
+    asymmetric on some axis (an odd total) it pads that copy on every axis
+    (``_apply_same_padding``), and the padded tensor is what the op keeps. Undecided
+    parity (symbolic sizes with strides) gives a ``Piecewise``."""
+    channels, spatial = shape[-1], shape[1:-1]
+    plain = channels * product(spatial)
+    if padding != "same":
+        return Saved(name, plain)
+    totals = [same_padding_total(n, k, st, d) for n, k, st, d in zip(spatial, kernel_size, strides, dilation)]
+    odd = sympy.Or(*(sympy.Ne(sympy.Mod(t, 2), 0) for t in totals))
+    padded = channels * product([n + t for n, t in zip(spatial, totals)])
+    if odd is sympy.true:
+        return Saved(f"padded {name}", padded)
+    if odd is sympy.false:
+        return Saved(name, plain)
+    return Saved(f"{name} (padded when asymmetric)", sympy.Piecewise((padded, odd), (plain, True)))
 
 
 class _Windowed(Layer):
@@ -83,6 +117,29 @@ class _Windowed(Layer):
     def requirements(self, shape):
         self._expect_input(shape)
         return ()
+
+    def _convolved(self, shape):
+        """What the convolution keeps of its input (:func:`torch_input`; ``causal``: Keras
+        pads ``d(k − 1)`` on the left, then the backend copies the padded tensor)."""
+        if self.padding == "causal":
+            (n,), (k,), (d,) = self._spatial_in(shape), self.kernel_size, self.dilation_rate
+            return Saved("padded channels-first copy", shape[-1] * (n + d * (k - 1)))
+        return torch_input(shape, self.kernel_size, self.strides, self.dilation_rate, self.padding)
+
+    @staticmethod
+    def _spatial_in(shape):
+        return shape[1:-1]
+
+    def _activation(self, out):
+        return activation_saved(self.activation, out, out, fused=True)
+
+    def saved(self, shape):
+        """Training on Keras's torch backend, per example: the input copy the convolution
+        keeps (:meth:`_convolved`), then the activation's tensors. Keras also permutes the
+        kernel into a contiguous copy (2D and 3D), which autograd keeps once per batch:
+        not a per-example size, so left out."""
+        activation = self._activation(self.output_shape(shape))
+        return None if activation is None else (self._convolved(shape), *activation)
 
     def _spatial(self, shape):
         """Output sizes of the spatial axes (``causal`` pads ``d(k - 1)`` on the left
@@ -239,6 +296,11 @@ class _ConvTranspose(_Windowed):
     def output_shape(self, shape):
         return (shape[0], *self._spatial(shape), self.filters)
 
+    def _convolved(self, shape):
+        """The channels-first copy of the input (``conv_transpose`` pads nothing: ``same``
+        crops the output)."""
+        return Saved("channels-first copy", elements(shape))
+
     def macs(self, shape):
         return product(shape[1:-1]) * product(self.kernel_size) * shape[-1] * self.filters
 
@@ -322,6 +384,16 @@ class _SeparableConv(_Windowed):
 
     def output_shape(self, shape):
         return (shape[0], *self._spatial(shape), self.filters)
+
+    def saved(self, shape):
+        """Training: the depthwise convolution's input copy, the channels-first copy of its
+        output that the pointwise convolution keeps (``C·depth_multiplier`` channels), then
+        the activation's tensors (the kernels' copies are once per batch: left out)."""
+        activation = self._activation(self.output_shape(shape))
+        if activation is None:
+            return None
+        middle = Saved("depthwise output copy", shape[-1] * self.depth_multiplier * product(self._spatial(shape)))
+        return (self._convolved(shape), middle, *activation)
 
     def macs(self, shape):
         channels = shape[-1] * self.depth_multiplier

@@ -8,7 +8,8 @@ from ..derivation import Notation
 from ..dims import as_expr, size_text
 from ..errors import ArgumentError
 from ..layer import InputLayer, Layer, Weight, positions
-from .activations import check_activation
+from ..saved import Saved, elements, saved_input
+from .activations import activation_saved, check_activation
 
 
 def Input(shape=None, batch_size=None, name=None) -> InputLayer:
@@ -47,6 +48,13 @@ class Dense(Layer):
     def macs(self, shape):
         return positions(shape) * shape[-1] * self.units
 
+    def saved(self, shape):
+        """Training: the input (``matmul`` keeps it for the kernel's gradient), then what the
+        activation keeps (:func:`~symcount.keras.activations.activation_saved`)."""
+        out = self.output_shape(shape)
+        fused = activation_saved(self.activation, out, out, fused=True)
+        return None if fused is None else (saved_input(shape), *fused)
+
 
 class Activation(Layer):
     """Keras ``Activation(activation)``: elementwise, no weights, same shape."""
@@ -54,6 +62,11 @@ class Activation(Layer):
     def __init__(self, activation, name=None):
         super().__init__(name)
         self.activation = check_activation(activation, "Activation")
+        self.view = activation == "linear"  # Keras returns the input itself
+
+    def saved(self, shape):
+        """What the activation keeps (:func:`~symcount.keras.activations.activation_saved`)."""
+        return activation_saved(self.activation, shape, shape, fused=False)
 
 
 class Dropout(Layer):
@@ -67,6 +80,20 @@ class Dropout(Layer):
                 f"Received: rate={rate!r}"
             )
         self.rate = rate
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.view = rate == 0  # Keras returns the input itself
+
+    def saved(self, shape):
+        """Training on Keras's torch backend: ``torch.nn.functional.dropout``'s mask (kind
+        ``mask``: 1 byte on CUDA, the activation's dtype on the CPU); with ``noise_shape`` a
+        1-byte mask of that shape (its ``None`` entries are the input's sizes), by
+        ``where``. Nothing when ``rate`` is 0 (Keras skips it) or 1 (a constant per batch)."""
+        if self.rate == 0 or self.rate == 1:
+            return ()
+        if self.noise_shape is None:
+            return (Saved("mask", elements(shape), "mask"),)
+        sizes = [s if n is None else n for s, n in zip(shape[1:], self.noise_shape[1:])]
+        return (Saved("mask", elements((None, *sizes)), "bool"),)
 
 
 def describe(shape) -> str:
@@ -94,3 +121,8 @@ class Embedding(Layer):
 
     def output_shape(self, shape):
         return (*shape, self.output_dim)
+
+    def saved(self, shape):
+        """Training: the indices as int64 (Keras's torch backend converts them; the copy,
+        not the input, is kept)."""
+        return (Saved("indices", elements(shape), "int64"),)

@@ -13,6 +13,7 @@ import sympy
 from ..dims import decided, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Product, Requirement
+from ..saved import Saved, elements, saved_input
 
 
 def _shapes_text(shapes) -> str:
@@ -70,6 +71,19 @@ class ElementwiseMerge(Layer):
     def output_shape(self, shapes):
         return self._merged(shapes)[0]
 
+    def saved(self, shapes):
+        """Training: nothing (a sum, difference, mean or concatenation needs no tensor for
+        its gradient)."""
+        return ()
+
+
+def _pairwise(layer, shapes):
+    """A product, maximum or minimum of ``n`` tensors, folded pairwise: every input and
+    the ``n − 2`` partial results (each of the output's size)."""
+    out = elements(layer.output_shape(shapes))
+    partial = (Saved("partial results", (len(shapes) - 2) * out),) if len(shapes) > 2 else ()
+    return (*(saved_input(shapes, i) for i in range(len(shapes))), *partial)
+
 
 class Add(ElementwiseMerge):
     """Keras ``Add()``: elementwise sum of a list of tensors."""
@@ -84,6 +98,9 @@ class Subtract(ElementwiseMerge):
 class Multiply(ElementwiseMerge):
     """Keras ``Multiply()``: elementwise product."""
 
+    def saved(self, shapes):
+        return _pairwise(self, shapes)
+
 
 class Average(ElementwiseMerge):
     """Keras ``Average()``: elementwise mean."""
@@ -92,9 +109,15 @@ class Average(ElementwiseMerge):
 class Maximum(ElementwiseMerge):
     """Keras ``Maximum()``: elementwise maximum."""
 
+    def saved(self, shapes):
+        return _pairwise(self, shapes)
+
 
 class Minimum(ElementwiseMerge):
     """Keras ``Minimum()``: elementwise minimum."""
+
+    def saved(self, shapes):
+        return _pairwise(self, shapes)
 
 
 class Concatenate(ElementwiseMerge):
@@ -150,6 +173,17 @@ class Dot(ElementwiseMerge):
         else:
             raise ArgumentError(f"Dot: axes must be an integer or a pair of integers. Received: axes={axes!r}")
         self.normalize = bool(normalize)
+
+    def saved(self, shapes):
+        """Training: both inputs (``matmul``); with ``normalize``, for each input also its
+        L2-normalized copy and two statistics per row of the contracted axis."""
+        if not self.normalize:
+            return (saved_input(shapes, 0), saved_input(shapes, 1))
+        out = []
+        for index, (shape, axis) in enumerate(zip(shapes, self.axes)):
+            n = elements(shape)
+            out += [saved_input(shapes, index), Saved("normalized", n), Saved("norm statistics", 2 * n / shape[axis])]
+        return tuple(out)
 
     def _merged(self, shapes):
         a, b = shapes

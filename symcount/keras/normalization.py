@@ -6,9 +6,10 @@ from __future__ import annotations
 import sympy
 
 from ..derivation import Notation
-from ..dims import as_expr, divisible, size_text
+from ..dims import as_expr, divisible, product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight
+from ..saved import Saved, elements, saved_input
 from .arguments import check_int
 
 
@@ -47,6 +48,13 @@ class BatchNormalization(Layer):
         yield Weight("moving_mean", channels, trainable=False)
         yield Weight("moving_variance", channels, trainable=False)
 
+    def saved(self, shape):
+        """Training on Keras's torch backend (``ops.moments`` then arithmetic, not torch's
+        fused kernel): the input and one tensor of its size (the centred input), per
+        example. The per-channel statistics (``3·C``, ``4·C`` without ``scale``) are kept
+        once per batch: not a per-example size, so left out."""
+        return (saved_input(shape), Saved("centred input", elements(shape)))
+
 
 def _axes(axis, owner: str) -> int | tuple[int, ...]:
     """Keras's ``axis``: an int or a list/tuple of ints."""
@@ -69,6 +77,12 @@ def _check_axes(axes, shape, owner: str, batch_ok: bool = False) -> None:
         if not batch_ok and a % rank == 0:
             raise ShapeError(f"{owner}: axis {a} is the batch axis, which has no size to shape weights. "
                              f"Received: input shape={size_text(shape)}")
+
+
+def _rows(shape, axis):
+    """Elements per example over the normalized axes' sizes: the statistics' count."""
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return elements(shape) / product([shape[a] for a in axes])
 
 
 class LayerNormalization(Layer):
@@ -104,6 +118,14 @@ class LayerNormalization(Layer):
         if self.center and not self.rms_scaling:
             yield Weight("beta", sizes)
 
+
+    def saved(self, shape):
+        """Training: the input and two fp32 statistics per row (the elements over the
+        normalized axes); with ``rms_scaling`` one statistic and the normalized input."""
+        n = _rows(shape, self.axis)
+        if self.rms_scaling:
+            return (saved_input(shape), Saved("rms", n, "float32"), Saved("normalized", elements(shape)))
+        return (saved_input(shape), Saved("mean", n, "float32"), Saved("inverse std", n, "float32"))
 
 class GroupNormalization(Layer):
     """Keras ``GroupNormalization(groups=32, axis=-1, epsilon=0.001, center=True,
@@ -147,6 +169,14 @@ class GroupNormalization(Layer):
             yield Weight("beta", channels)
 
 
+    def saved(self, shape):
+        """Training on Keras's torch backend, per example: the input, three statistics per
+        group (``groups``; one per channel with ``groups=-1``) and, with ``scale``, ``gamma``
+        times the inverse deviation (``C``)."""
+        groups = shape[self.axis] if self.groups is None else self.groups
+        extra = (Saved("scale", shape[self.axis]),) if self.scale else ()
+        return (saved_input(shape), Saved("group statistics", 3 * groups), *extra)
+
 class UnitNormalization(Layer):
     """Keras ``UnitNormalization(axis=-1)``: divides by the L2 norm over ``axis`` (an int
     or a list of ints, each within the input's rank). No weights; output: the input shape."""
@@ -158,3 +188,9 @@ class UnitNormalization(Layer):
     def requirements(self, shape):
         _check_axes(self.axis, shape, "UnitNormalization", batch_ok=True)
         return ()
+
+    def saved(self, shape):
+        """Training: the input and two statistics per row (the squared norm and its inverse
+        square root); a 0-d constant per batch is left out."""
+        n = _rows(shape, self.axis)
+        return (saved_input(shape), Saved("norm statistics", 2 * n))

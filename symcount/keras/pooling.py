@@ -8,11 +8,15 @@ Keras's ``BasePooling`` and ``BaseGlobalPooling``. The window rule is
 
 from __future__ import annotations
 
+import sympy
+
 from ..derivation import Notation
-from ..dims import as_tuple, keras_pool_length
+from ..dims import as_tuple, keras_pool_length, product
 from ..errors import ArgumentError
 from ..layer import Layer, ranked
+from ..saved import Saved, elements, saved_input, saved_output
 from .arguments import check_bool, check_data_format
+from .conv import same_padding_total
 
 
 def check_pool_padding(padding, owner: str) -> str:
@@ -60,6 +64,21 @@ _NOTATION_2D = Notation(
 )
 
 
+def _padded(pool, shape):
+    """With ``same`` padding that is asymmetric on some axis (an odd total), Keras's torch
+    backend pads the channels-first copy on every axis (``replicate``, which keeps the copy)
+    and the pooling keeps the padded tensor; ``Piecewise`` when the parity is undecided."""
+    if pool.padding != "same":
+        return []
+    spatial = shape[1:-1]
+    totals = [same_padding_total(n, k, st) for n, k, st in zip(spatial, pool.pool_size, pool.strides)]
+    odd = sympy.Or(*(sympy.Ne(sympy.Mod(t, 2), 0) for t in totals))
+    if odd is sympy.false:
+        return []
+    padded = shape[-1] * product([n + t for n, t in zip(spatial, totals)])
+    return [Saved("padded copy", padded if odd is sympy.true else sympy.Piecewise((padded, odd), (0, True)))]
+
+
 def _doc(kind: str, rank: int, default=None) -> str:
     """``default=None``: ``pool_size`` is required, as in Keras's ``AveragePoolingND``."""
     axes = {1: "steps", 2: "H, W", 3: "D, H, W"}[rank]
@@ -70,6 +89,13 @@ def _doc(kind: str, rank: int, default=None) -> str:
 
 
 class _MaxPooling(_Pooling):
+    def saved(self, shape):
+        """Training on Keras's torch backend: the channels-first copy of the input (and the
+        padded one with asymmetric ``same``), and the int64 index of every output element's
+        maximum (``max_pool{r}d_with_indices``)."""
+        indices = Saved("indices", elements(self.output_shape(shape)), "int64")
+        return (Saved("channels-first copy", elements(shape)), *_padded(self, shape), indices)
+
     """Keras ``MaxPoolingND``: ``pool_size`` defaults to 2 on every axis."""
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None):
@@ -77,6 +103,11 @@ class _MaxPooling(_Pooling):
 
 
 class _AveragePooling(_Pooling):
+    def saved(self, shape):
+        """Training on Keras's torch backend: the channels-first copy of the input (and the
+        padded one with asymmetric ``same``), which ``avg_pool{r}d`` keeps."""
+        return (Saved("channels-first copy", elements(shape)), *_padded(self, shape))
+
     """Keras ``AveragePoolingND``: ``pool_size`` is required."""
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None):
@@ -110,6 +141,8 @@ class _GlobalPooling(Layer):
     """
 
     rank: int
+    #: "Max" or "Average"
+    kind: str = "Average"
 
     def __init__(self, data_format=None, keepdims=False, name=None):
         super().__init__(name)
@@ -119,6 +152,12 @@ class _GlobalPooling(Layer):
 
     def requirements(self, shape):
         self.expect_rank(shape, self.rank + 2, "(batch, " + ", ".join(["spatial"] * self.rank) + ", channels)")
+        return ()
+
+    def saved(self, shape):
+        """Training: the max keeps its input and output (``amax``); the mean nothing."""
+        if self.kind == "Max":
+            return (saved_input(shape), saved_output(self.output_shape(shape)))
         return ()
 
     def output_shape(self, shape):
@@ -136,7 +175,7 @@ def _global_doc(kind: str, rank: int) -> str:
 
 
 def _global(kind: str, rank: int):
-    return ranked(_GlobalPooling, rank, f"Global{kind}Pooling{rank}D", __name__, _global_doc(kind, rank))
+    return ranked(_GlobalPooling, rank, f"Global{kind}Pooling{rank}D", __name__, _global_doc(kind, rank), kind=kind)
 
 
 GlobalMaxPooling1D = _global("Max", 1)

@@ -38,6 +38,11 @@ class Rescaling(Layer):
         self.scale = _check_scale(scale, "Rescaling", "scale")
         self.offset = _check_scale(offset, "Rescaling", "offset")
 
+    def saved(self, shape):
+        """Training: nothing per example (what the affine map keeps, its scale or the
+        per-channel statistics, is one tensor per batch, left out)."""
+        return ()
+
 
 class Normalization(Layer):
     """Keras ``Normalization(axis=-1, mean=None, variance=None, invert=False)``:
@@ -91,3 +96,8 @@ class Normalization(Layer):
         yield Weight("mean", sizes, trainable=False)
         yield Weight("variance", sizes, trainable=False)
         yield Weight("count", (), trainable=False)
+
+    def saved(self, shape):
+        """Training: nothing per example (what the affine map keeps, its scale or the
+        per-channel statistics, is one tensor per batch, left out)."""
+        return ()

@@ -22,6 +22,7 @@ from ..derivation import Notation
 from ..dims import as_expr, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Requirement, Weight, build, snake_case
+from ..saved import Saved, elements
 from .activations import check_activation
 from .arguments import check_bool
 
@@ -82,6 +83,41 @@ class _RNN(Layer):
     def macs(self, shape):
         return shape[1] * (shape[-1] + self.units) * self.gates * self.units
 
+    def _cells(self, steps, features, units, dropout: bool, recurrent: bool):
+        """Elements per example the cell loop keeps besides the input (see :meth:`saved`)."""
+        raise NotImplementedError
+
+    def saved(self, shape):
+        """Training on Keras's torch backend (``keras.src.backend.torch.rnn``: a Python loop
+        over the time steps, no fused kernel), per example, ``T`` steps, ``I`` features,
+        ``H = units``, measured with ``saved_tensors_hooks`` and fitted exactly over
+        several ``(T, I, H)``:
+
+        - SimpleRNN: the input, ``T·H + 2·H`` (the states and activations), ``+ 2·I`` with
+          ``dropout``, ``+ (T + 1)·H`` with ``recurrent_dropout``;
+        - LSTM: ``T·(I + 7·H)`` (a time-major copy of the input, gates and states), ``+ I``
+          with ``dropout``; with ``recurrent_dropout`` ``T·(I + 10·H) + 13·H``, and with both
+          ``T·(4·I + 10·H) + 8·I + 13·H`` (Keras then splits the input per gate);
+        - GRU: ``T·(I + 8·H)`` with ``reset_after`` (``T·(I + 6·H) + 5·H`` without), ``+ I``
+          (``+ 2·I`` without) with ``dropout``; with ``recurrent_dropout``
+          ``T·(I + 9·H) + 11·H`` and with both ``T·(3·I + 9·H) + 6·I + 11·H`` either way.
+
+        Only the activations measured are declared (``tanh`` or ``relu``, recurrent
+        ``sigmoid``); others return None. ``go_backwards`` reverses the input into a copy
+        (SimpleRNN keeps both; LSTM and GRU copy it anyway).
+        """
+        if self.activation not in ("tanh", "relu") or getattr(self, "recurrent_activation", "sigmoid") != "sigmoid":
+            return None
+        steps, features, units = shape[1], shape[2], self.units
+        dropout, recurrent = bool(self.dropout), bool(self.recurrent_dropout)
+        cells = self._cells(steps, features, units, dropout, recurrent)
+        if isinstance(self, SimpleRNN):
+            first = Saved("input", steps * features, tensor="input")
+            if self.go_backwards:
+                return (first, Saved("reversed input", steps * features), Saved("cells", cells))
+            return (first, Saved("cells", cells))
+        return (Saved("cells", cells),)
+
 
 class SimpleRNN(_RNN):
     """Keras ``SimpleRNN(units, activation="tanh", use_bias=True, dropout=0.0,
@@ -103,6 +139,9 @@ class SimpleRNN(_RNN):
         self._recurrent(units, use_bias, return_sequences, return_state, go_backwards, stateful, unroll)
         self.activation = check_activation(activation, "SimpleRNN")
         self.dropout, self.recurrent_dropout, self.seed = dropout, recurrent_dropout, seed
+
+    def _cells(self, steps, features, units, dropout, recurrent):
+        return steps * units + 2 * units + (2 * features if dropout else 0) + ((steps + 1) * units if recurrent else 0)
 
 
 class LSTM(_RNN):
@@ -134,6 +173,12 @@ class LSTM(_RNN):
             raise ArgumentError(f"LSTM: Invalid valid received for argument `use_cudnn`. Expected one of "
                                 f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn!r}")
         self.use_cudnn = use_cudnn
+
+    def _cells(self, steps, features, units, dropout, recurrent):
+        if recurrent:
+            return (steps * (4 * features + 10 * units) + 8 * features + 13 * units if dropout
+                    else steps * (features + 10 * units) + 13 * units)
+        return steps * (features + 7 * units) + (features if dropout else 0)
 
 
 class GRU(_RNN):
@@ -169,6 +214,14 @@ class GRU(_RNN):
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _cells(self, steps, features, units, dropout, recurrent):
+        if recurrent:
+            return (steps * (3 * features + 9 * units) + 6 * features + 11 * units if dropout
+                    else steps * (features + 9 * units) + 11 * units)
+        if self.reset_after:
+            return steps * (features + 8 * units) + (features if dropout else 0)
+        return steps * (features + 6 * units) + 5 * units + (2 * features if dropout else 0)
 
 
 # ---------------------------------------------------------------------------
@@ -287,6 +340,19 @@ class Bidirectional(Layer):
         forward, backward = self._built(shape)
         return forward.macs + backward.macs
 
+    def saved(self, shape):
+        """Training: both directions' tensors (the input, when both keep it, once);
+        ``merge_mode="mul"``
+        also keeps both outputs, ``concat``, ``sum`` and ``ave`` nothing."""
+        forward, backward = self._built(shape)
+        if forward.saved is None or backward.saved is None:
+            return None
+        back = list(backward.saved)  # its "input" entries are the same input: counted once
+        merge = ()
+        if self.merge_mode == "mul":
+            merge = (Saved("both outputs", elements(forward.output_shape) + elements(backward.output_shape)),)
+        return (*forward.saved, *back, *merge)
+
 
 class TimeDistributed(Layer):
     """Keras ``TimeDistributed(layer)``: ``layer`` applied to every temporal slice of a
@@ -320,3 +386,12 @@ class TimeDistributed(Layer):
 
     def macs(self, shape):
         return shape[1] * self._inner(shape).macs
+
+    def saved(self, shape):
+        """Training: the inner layer's tensors once per time step (Keras runs it on each
+        step); its input entry is the whole input, its output entries per-step tensors."""
+        inner = self._inner(shape).saved
+        if inner is None:
+            return None
+        return tuple(replace(t, size=t.size * shape[1], tensor="input" if t.tensor == "input" else "")
+                     for t in inner)

@@ -18,6 +18,12 @@ class Flatten(Layer):
 
     notation = Notation(inputs="d", outputs=("n_out",))
 
+    view = True
+
+    def saved(self, shape):
+        """A view of the input (a reshape, a permutation or a slice): saves nothing."""
+        return ()
+
     def __init__(self, data_format=None, name=None):
         super().__init__(name)
         self.data_format = data_format
@@ -72,6 +78,11 @@ class _ZeroPadding(_Spatial):
         spatial = tuple(n + before + after for n, (before, after) in zip(shape[1:-1], self.padding))
         return (shape[0], *spatial, shape[-1])
 
+    def saved(self, shape):
+        """Training: nothing (padding, repeating and nearest or bilinear resizing keep no
+        tensor for their gradient)."""
+        return ()
+
 
 class ZeroPadding1D(_ZeroPadding):
     """Keras ``ZeroPadding1D(padding=1, data_format=None)`` on ``(batch, steps, C)``:
@@ -106,6 +117,12 @@ class ZeroPadding3D(_ZeroPadding):
 class _Cropping(_Spatial):
     """Keras ``CroppingND``: positions removed before and after each spatial axis; each
     cropped size must stay at least 1."""
+
+    view = True
+
+    def saved(self, shape):
+        """A view of the input (a reshape, a permutation or a slice): saves nothing."""
+        return ()
 
     def __init__(self, cropping, data_format=None, name=None):
         super().__init__(name)
@@ -168,6 +185,11 @@ class _UpSampling(_Spatial):
     def output_shape(self, shape):
         return (shape[0], *(n * s for n, s in zip(shape[1:-1], self.size)), shape[-1])
 
+    def saved(self, shape):
+        """Training: nothing (padding, repeating and nearest or bilinear resizing keep no
+        tensor for their gradient)."""
+        return ()
+
 
 class UpSampling1D(_UpSampling):
     """Keras ``UpSampling1D(size=2)`` on ``(batch, steps, C)``: each step repeated
@@ -221,6 +243,12 @@ class Reshape(Layer):
     which must divide exactly (Keras ``compute_reshape_output_shape``).
     """
 
+    view = True
+
+    def saved(self, shape):
+        """A view of the input (a reshape, a permutation or a slice): saves nothing."""
+        return ()
+
     def __init__(self, target_shape, name=None):
         super().__init__(name)
         if not isinstance(target_shape, (list, tuple)):
@@ -258,6 +286,12 @@ class Permute(Layer):
     of ``1 … n`` for an input of rank ``n + 1``. Output axis ``i`` is input axis
     ``dims[i - 1]``. No weights."""
 
+    view = True
+
+    def saved(self, shape):
+        """A view of the input (a reshape, a permutation or a slice): saves nothing."""
+        return ()
+
     def __init__(self, dims, name=None):
         super().__init__(name)
         if (not isinstance(dims, (list, tuple)) or any(isinstance(d, bool) or not isinstance(d, int) for d in dims)
@@ -287,3 +321,8 @@ class RepeatVector(Layer):
 
     def output_shape(self, shape):
         return (shape[0], self.n, shape[-1])
+
+    def saved(self, shape):
+        """Training: nothing (padding, repeating and nearest or bilinear resizing keep no
+        tensor for their gradient)."""
+        return ()
