@@ -320,6 +320,9 @@ OPTION_VALUES = [  # GPT-2's n_inner (an optional size), MobileNet's alpha (a fl
     ("keras:MobileNet", "alpha=1e-30", ["keras:MobileNet with --set alpha=1e-30", "Conv2D filters must be positive"]),
     ("keras:MobileNet", "include_top=maybe", ["--set include_top=maybe", "include_top is true or false"]),
     ("keras:MobileNet", "depth_multiplier=1.5", ["--set depth_multiplier=1.5", "must be a positive integer"]),
+    # found by fuzzing: a value holding a line break (\x1e splits lines) still gives one line
+    ("transformers:GPT2Model", "n_inner=\x1e", ["--set n_inner=", "expected true, false, none, a number"]),
+    ("transformers:GPT2Model", "n_inner=a\nb", ["--set n_inner=a b", "expected true, false, none, a number"]),
 ]
 
 

@@ -82,6 +82,14 @@ SEQ = [  # (id, path, value, expected: dict of values or tuple of error phrases)
     ("name-int", f"{D1}.config.name", 3, ("layers[1]",)),
     ("activation-bad", f"{D1}.config.activation", "no_such_activation", ("no_such_activation",)),
     ("activation-int", f"{D1}.config.activation", 3, ("activation",)),
+    # found by fuzzing (tests/robustness/test_fuzz.py), kept: each was a TypeError or AttributeError
+    ("activation-object", f"{D1}.config.activation", {"class_name": "ReLU"},
+     ("s › layers[1] (d1): activation 'ReLU' is a custom object; symcount takes activations by name",)),
+    ("activation-list", f"{D1}.config.activation", ["relu"], ("d1", "unknown activation", "['relu']")),
+    ("input-name-list", "config.layers.0.config.name", ["in"],
+     ("s › layers[0]: an InputLayer's name must be a string. Received: ['in']",)),
+    ("layer-name-list", f"{D1}.config.name", ["d1"], ("s › layers[1]: layer Dense: its name must be a string",)),
+    ("model-name-list", "config.name", ["s"], ("the model's name must be a string. Received: ['s']",)),
 ]
 
 FUN_D1 = "config.layers.1"
@@ -128,6 +136,15 @@ FUN = [
     ("layer-names-none", f"{FUN_D2}", {"class_name": "Dense", "config": {"units": 2}}, ("a layer of a Functional model "
                                                                                       "needs a name",)),
     ("layer-int", FUN_D2, 3, ("a layer must be an object. Received: 3",)),
+    # found by fuzzing (tests/robustness/test_fuzz.py), kept: each was a TypeError or AttributeError
+    ("kwargs-list", f"{FUN_D2}.inbound_nodes.0.kwargs", [1],
+     ("f › d2: an inbound node's kwargs must be an object. Received: [1]",)),
+    ("tensor-config-str", f"{FUN_D2}.inbound_nodes.0.args.0.config", "x", ("f › d2: an inbound node without input",)),
+    ("inbound-int", f"{FUN_D1}.inbound_nodes", 3, ("f › d1: inbound_nodes must be a list. Received: 3",)),
+    ("output-ref-list-name", "config.output_layers", [[["d2"], 0, 0]], ("f: output_layers must be [name, node, tensor]",)),
+    ("output-ref-str-index", "config.output_layers", [["d2", "0", 0]], ("f: output_layers must be [name, node, tensor]",)),
+    ("layer-config-bool", f"{FUN_D2}.config", True, ("layer Dense: config must be an object. Received: True",)),
+    ("class-name-bool", f"{FUN_D2}.class_name", True, ("a layer must be an object with class_name and config",)),
 ]
 
 
