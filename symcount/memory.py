@@ -486,7 +486,8 @@ def kv_cache_bytes(count, p: Plan, shares) -> Expr:
     """Keys and values the attention layers keep for ``seq_len`` tokens (default: the
     model's own sequence length), ``batch_size`` sequences, in ``dtype``: the sum of
     each layer's ``cache_elements(shape, tokens)`` (transformers' ``DynamicCache``: 2 ·
-    kv_heads · head_dim · tokens per layer; a sliding-window layer keeps fewer)."""
+    kv_heads · head_dim · tokens per layer; a sliding-window layer keeps fewer), divided
+    over ``tp`` devices by heads (``cache_heads``: at least one head per device)."""
     total = Integer(0)
     found = False
     for index, record in enumerate(count.layers):
@@ -494,8 +495,12 @@ def kv_cache_bytes(count, p: Plan, shares) -> Expr:
         if rule is None:
             continue
         found = True
-        total += rule(record.input_shape, p.seq_len) * record.repeat * shares[index]
+        # tensor parallelism splits the key/value heads; with fewer heads than devices
+        # each device keeps one (Megatron-LM replicates the query groups)
+        heads = getattr(record.layer, "cache_heads", None)
+        split = p.tp if heads is None or p.tp == 1 else sympy.Min(p.tp, heads)
+        total += rule(record.input_shape, p.seq_len) * record.repeat * shares[index] / split
     if not found:
         raise ArgumentError(f"{count.name}: memory(kv_cache=True): no layer of this model keeps a key/value cache "
                             "(a decoder's self-attention does)")
-    return total * p.batch_size * FLOAT_BYTES[p.dtype] / p.tp
+    return total * p.batch_size * FLOAT_BYTES[p.dtype]
