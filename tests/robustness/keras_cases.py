@@ -85,7 +85,7 @@ SEQ = [  # (id, path, value, expected: dict of values or tuple of error phrases)
     # found by fuzzing (tests/robustness/test_fuzz.py), kept: each was a TypeError or AttributeError
     ("activation-object", f"{D1}.config.activation", {"class_name": "ReLU"},
      ("s › layers[1] (d1): activation 'ReLU' is a custom object; symcount takes activations by name",)),
-    ("activation-list", f"{D1}.config.activation", ["relu"], ("d1", "unknown activation", "['relu']")),
+    ("activation-list", f"{D1}.config.activation", ["relu"], ("d1", "unknown activation", "Received: activation=('relu',)")),
     ("input-name-list", "config.layers.0.config.name", ["in"],
      ("s › layers[0]: an InputLayer's name must be a string. Received: ['in']",)),
     ("layer-name-list", f"{D1}.config.name", ["d1"], ("s › layers[1]: layer Dense: its name must be a string",)),
