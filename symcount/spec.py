@@ -72,6 +72,9 @@ ALIAS_LIMIT = 100
 DEPTH_LIMIT = 64
 #: the most values (mappings, lists, scalars) a file may hold, its aliases expanded
 VALUES_LIMIT = 200_000
+#: the most layers one file (an architecture file, a Keras model or one of its nested
+#: models) may list: graph building is linear, 20,000 layers take seconds
+LAYER_LIMIT = 50_000
 #: the largest Keras model JSON read: a ``.json`` file, or the ``config.json`` unpacked
 #: from a ``.keras`` archive (bytes; a 20,000-layer model is about 12 MB)
 KERAS_LIMIT = 16 * 1024 * 1024
@@ -341,6 +344,9 @@ def from_data(data, source: str = "<spec>") -> Spec:
     entries = data.get("layers")
     if not isinstance(entries, list) or not entries:
         raise SpecError(f"{source}: layers must be a non-empty list of layer entries")
+    if len(entries) > LAYER_LIMIT:
+        raise SpecError(f"{source}: {len(entries):,} layers; a file lists at most {LAYER_LIMIT:,} "
+                        f"(symcount.spec.LAYER_LIMIT)")
 
     from .keras import Input
 

@@ -218,6 +218,7 @@ class _Builder:
         entries = config.get("layers")
         if not isinstance(entries, list):
             raise self.error(scope, f"a Sequential model needs a list of layers. Received: {entries!r}")
+        _check_layer_count(entries, self, scope)
         first = None
         layers = []
         for i, entry in enumerate(entries):
@@ -443,6 +444,13 @@ def _build_input(entry):
 # ---------------------------------------------------------------------------
 
 
+def _check_layer_count(entries, builder, scope) -> None:
+    """At most :data:`symcount.spec.LAYER_LIMIT` layers in one model, checked before any is built."""
+    if len(entries) > spec.LAYER_LIMIT:
+        raise builder.error(scope, f"{len(entries):,} layers; a model lists at most {spec.LAYER_LIMIT:,} "
+                                   f"(symcount.spec.LAYER_LIMIT)")
+
+
 def _history(value):
     """``(layer, node, tensor)`` of a serialized tensor (Keras 3 dict or Keras 2 list), or None."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
@@ -470,6 +478,7 @@ class _Graph:
         entries = config.get("layers")
         if not isinstance(entries, list):
             raise builder.error(scope, f"a Functional model needs a list of layers. Received: {entries!r}")
+        _check_layer_count(entries, builder, scope)
         self.entries, self.layers, self.inputs = {}, {}, {}
         consumers = self._consumers(entries)
         container = container or Container("")

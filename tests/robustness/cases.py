@@ -242,6 +242,10 @@ def file_cases() -> list[Case]:
     merged = "name: m\ndims: {n: 3}\ninput: [n]\nlayers:\n  - Dense: &d {units: 5}\n  - Dense: {<<: *d, units: 2}\n"
     cases.append(Case("file-merge-key", ["count", f"{D}/merged.yaml", "--json"], values={"total": 20 + 12, "macs": 25},
                       files={"merged.yaml": merged}))
+    many = "name: many\ninput: [3]\nlayers:\n" + "  - Flatten\n" * 50_001
+    cases.append(Case("file-layer-limit", ["count", f"{D}/many-layers.yaml"],
+                      error=(f"{D}/many-layers.yaml: 50,001 layers; a file lists at most 50,000",),
+                      files={"many-layers.yaml": many}))
     cases.append(Case("file-missing", ["count", f"{D}/nope.yaml"],
                       error=(f"{D}/nope.yaml: no such architecture file or zoo entry",)))
     cases.append(Case("file-dir", ["count", D], error=(D,)))

@@ -222,6 +222,10 @@ def keras_cases() -> list[Case]:
     n = 20_000
     return _keras_json_cases() + _keras_archive_cases() + [
         # a 20,000-layer graph listed in reverse order: linear topological order (was worse than quadratic)
+        Case("keras-layer-limit", ["count", f"{D}/many.json"],
+             error=(f"{D}/many.json: s: 50,001 layers; a model lists at most 50,000 (symcount.spec.LAYER_LIMIT)",),
+             files={"many.json": json.dumps({"class_name": "Sequential", "config": {
+                 "name": "s", "layers": [{"class_name": "Flatten", "config": {}}] * 50_001}})}),
         Case("keras-chain-20000-reversed", ["count", f"{D}/chain.json"], out=(f"total: {20 * n:,}", f"MACs: {16 * n:,}"),
              timeout=90, files={"chain.json": _chain(n, True)}),
     ]
