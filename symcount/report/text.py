@@ -67,6 +67,24 @@ def _cells(row) -> list:
             number(row.macs) if row.macs.is_Integer else formula(row.macs)]
 
 
+def _layout(natural: list[int], numeric_macs: bool, width: int) -> tuple[list[int], list[int]]:
+    """The columns kept and their widths: every column, shrunk to fit ``width``; else
+    without MACs; else without the output shape; at the narrowest, the names and the
+    formulas halve what the number column leaves."""
+    minimum = list(MINIMUM)
+    minimum[3] = natural[3]  # numbers are never wrapped
+    if numeric_macs:
+        minimum[4] = natural[4]
+    for dropped in ((), (4,), (4, 1)):
+        kept = [i for i in range(len(HEADER)) if i not in dropped]
+        widths = share([natural[i] for i in kept], [minimum[i] for i in kept], width - borders(len(kept)),
+                       [PREFERRED[i] for i in kept], last=[0])
+        if widths is not None:
+            return kept, widths
+    rest = max(width - borders(3) - natural[3], 8)
+    return [0, 2, 3], [rest - rest // 2, rest // 2, natural[3]]
+
+
 def summary(count, width: int | None = None, depth: int | None = None) -> str:
     """Keras-style summary fitted to ``width`` columns (default: the terminal's, see
     :func:`symcount.report.layout.columns`): Layer (type), Output Shape, Param # as
@@ -79,22 +97,7 @@ def summary(count, width: int | None = None, depth: int | None = None) -> str:
     natural[1] = max(len(HEADER[1]), *(len(p) for c in natural_cells for p in wrap(c[1], 26))) \
         if natural_cells else natural[1]
     numeric_macs = all(row.macs.is_Integer for row in rows)
-    minimum = list(MINIMUM)
-    minimum[3] = natural[3]
-    if numeric_macs:
-        minimum[4] = natural[4]
-    kept = list(range(len(HEADER)))
-    widths = None
-    for dropped in ((), (4,), (4, 1)):
-        kept = [i for i in range(len(HEADER)) if i not in dropped]
-        widths = share([natural[i] for i in kept], [minimum[i] for i in kept], width - borders(len(kept)),
-                       [PREFERRED[i] for i in kept], last=[0])
-        if widths is not None:
-            break
-    if widths is None:  # only at the narrowest widths: the formula column takes what is left
-        kept = [0, 2, 3]
-        rest = max(width - borders(len(kept)) - natural[3], 8)
-        widths = [rest - rest // 2, rest // 2, natural[3]]
+    kept, widths = _layout(natural, numeric_macs, width)
     column = dict(zip(kept, widths))
     cells = []
     for row, natural_row in zip(rows, natural_cells):
