@@ -152,3 +152,18 @@ def test_dropout_adds_its_masks_and_the_dropped_probabilities():
 
     masks = length * width * (1 + 2 * layers) + 2 * heads * length ** 2 * layers
     assert activations(0.1) - activations(0.0) == F32 * masks
+
+
+@pytest.mark.parametrize("family", ["llama", "bert", "vit"])
+def test_flash_attention_is_what_the_cpu_flash_kernel_saves(family):
+    """transformers' ``sdpa`` attention without a mask or dropout runs torch's CPU flash
+    kernel (``_scaled_dot_product_flash_attention_for_cpu``), which keeps the query, key,
+    value, its output and the float32 log-sum-exp: ``memory(attention="flash")``."""
+    torch.manual_seed(0)
+    entry, options, dims, model, inputs = FAMILIES[family](SIZES[1], 0.0)
+    model.set_attn_implementation("sdpa")
+    args, kwargs = inputs(2)
+    count = zoo.symbolic(entry, **options)
+    count = count.subs({k: v for k, v in dims.items() if k in {d.name for d in count.dims}})
+    assert count.memory(device="cpu", batch_size=2, attention="flash").activations == \
+        saved_bytes(model, *args, **kwargs)
