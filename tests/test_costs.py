@@ -116,12 +116,28 @@ def test_costs_by_hand_for_a_dense_layer():
     # the input is the model's: backward computes the kernel's gradient only
     assert sympy.expand(count.training_flops - 4 * L * n_in * units) == 0
     assert count.cost(batch_size=sc.dim("batch")) == 2 * L * n_in * units * sc.dim("batch")
-    assert count.activations == L * units
+    # activations: bytes autograd saves per example (float32): Dense keeps its input for the
+    # kernel's gradient (matmul), L·n_in elements of 4 bytes; the bias add keeps nothing
+    assert count.activations == 4 * L * n_in
+    from .keras.saved_truth import per_example_and_batch
+    import keras
+
+    per_example, per_batch = per_example_and_batch(lambda: keras.layers.Dense(5), lambda b: (b, 3, 7))
+    assert (per_example, per_batch) == (count.activations.subs({L: 3, n_in: 7, units: 5}), 0)
 
 
 def test_memory_by_hand():
     """Dense(3) on 4 inputs: (4+1)·3 = 15; BatchNormalization(3): γ, β trainable, the moving
-    mean and variance not: 12. Trainable 15 + 6 = 21."""
+    mean and variance not: 12. Trainable 15 + 6 = 21.
+
+    Optimizer: Adam's two moments, 2·21·4 = 168 bytes, and torch.optim's fp32 ``step``
+    scalar per parameter tensor (kernel, bias, γ, β): 16.
+
+    Activations, in float32: Dense keeps its input (4 elements per example); Keras's
+    BatchNormalization on the torch backend keeps its input (3, Dense's output) and the
+    centred input (3): (4 + 3 + 3)·4 = 40 bytes per example, 320 for a batch of 8; and
+    three per-channel statistics once per batch, 3·3·4 = 36 bytes whatever the batch:
+    356 in all (checked below against Keras at batches of 2 and 3)."""
     from symcount.keras import BatchNormalization
 
     count = Sequential([Input((4,)), Dense(3), BatchNormalization()]).count()
@@ -129,9 +145,14 @@ def test_memory_by_hand():
     memory = count.memory(dtype="float32", optimizer="adam", batch_size=8)
     assert memory.weights == 27 * 4
     assert memory.gradients == 21 * 4
-    assert memory.optimizer == 2 * 21 * 4
-    assert memory.activations == 8 * (3 + 3) * 4
-    assert memory.total == 27 * 4 + 21 * 4 + 168 + 192
+    assert memory.optimizer == 2 * 21 * 4 + 4 * 4
+    assert memory.activations == 8 * (4 + 3 + 3) * 4 + 3 * 3 * 4
+    assert memory.total == 27 * 4 + 21 * 4 + 184 + 356
+    from .keras.saved_truth import per_example_and_batch
+
+    theirs = per_example_and_batch(lambda: keras_sequential(Sequential([Dense(3), BatchNormalization()])),
+                                   lambda b: (b, 4))
+    assert theirs == ((4 + 3 + 3) * 4, 3 * 3 * 4)
     inference = count.memory(dtype="bfloat16", training=False)
     assert (inference.gradients, inference.optimizer, inference.weights) == (0, 0, 54)
     with pytest.raises(ArgumentError, match="unknown dtype"):
@@ -141,9 +162,11 @@ def test_memory_by_hand():
 
 
 def test_memory_batch_size_may_be_a_dim():
+    """Dense(3) on 4 inputs keeps its input, 4 float32 elements per example: 16·batch bytes."""
     batch = sc.dim("batch_size")
     count = Sequential([Input((4,)), Dense(3)]).count()
-    assert count.memory(batch_size=batch).activations == 12 * batch
+    assert count.memory(batch_size=batch).activations == 16 * batch
+    assert count.memory(batch_size=5).activations == 80
 
 
 def test_causal_attention_counts_the_unmasked_half():

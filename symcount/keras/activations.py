@@ -47,7 +47,7 @@ def activation_saved(activation, in_shape, out_shape, fused: bool):
     - ``tanh_shrink``: ``tanh(x)``; ``sparse_plus``: a tensor of the input's size and two
       1-byte masks; ``sparse_sigmoid``: two 1-byte masks; ``sparsemax``: the int64 sort
       indices, a 1-byte support mask, the int64 support size per row and a tensor of the
-      input's size (and a row of ranks once per batch, left out);
+      input's size, and a row of ranks ``1 … n`` once per batch;
     - ``linear`` (or no activation): nothing.
     """
     n = elements(in_shape)
@@ -72,7 +72,7 @@ def activation_saved(activation, in_shape, out_shape, fused: bool):
     if activation == "sparsemax":
         rows = n / in_shape[-1]
         return [Saved("sort indices", n, "int64"), Saved("support", n, "bool"), Saved("support size", rows, "int64"),
-                Saved("sparsemax buffer", n)]
+                Saved("sparsemax buffer", n), Saved("ranks", in_shape[-1], per_batch=True)]
     return None
 
 

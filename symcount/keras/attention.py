@@ -177,7 +177,8 @@ class MultiHeadAttention(Layer):
 
         - with ``dropout > 0`` (Keras's explicit path): the scaled query ``T·h·key_dim``, the
           keys ``S·h·key_dim``, the softmax ``h·T·S``, its dropout mask and the dropped
-          probabilities (``h·T·S`` each; these three recomputed under selective recomputation);
+          probabilities (``h·T·S`` each; these three recomputed under selective recomputation),
+          and a 0-d constant once per batch;
         - without (``ops.dot_product_attention``): ``attention="flash"``: the projected query
           and keys, the fp32 log-sum-exp ``h·T`` and the kernel's output ``T·h·value_dim``;
           ``attention="eager"`` (torch's math kernel, which the CPU runs when ``key_dim`` and
@@ -199,7 +200,8 @@ class MultiHeadAttention(Layer):
             out += [Saved("scaled query", target * heads * kd), Saved("keys", source * heads * kd),
                     Saved("softmax", scores, selective=True),
                     Saved("attention dropout mask", scores, "mask", selective=True),
-                    Saved("dropped probabilities", scores, selective=True)]
+                    Saved("dropped probabilities", scores, selective=True),
+                    Saved("dropout scale", 1, per_batch=True)]
             return tuple(out)
         out += [Saved("query", target * heads * kd, attention="flash"),
                 Saved("keys", source * heads * kd, attention="flash"),

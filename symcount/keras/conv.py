@@ -133,13 +133,19 @@ class _Windowed(Layer):
     def _activation(self, out):
         return activation_saved(self.activation, out, out, fused=True)
 
+    def _kernel_copies(self, shape):
+        """The kernels Keras permutes into contiguous copies for torch (2-D and 3-D
+        convolutions: ``_maybe_convert_to_channels_last``), kept once per batch."""
+        return ()
+
     def saved(self, shape):
-        """Training on Keras's torch backend, per example: the input copy the convolution
-        keeps (:meth:`_convolved`), then the activation's tensors. Keras also permutes the
-        kernel into a contiguous copy (2D and 3D), which autograd keeps once per batch:
-        not a per-example size, so left out."""
+        """Training on Keras's torch backend: the input copy the convolution keeps
+        (:meth:`_convolved`), the kernel's copy once per batch (2-D and 3-D), then the
+        activation's tensors."""
         activation = self._activation(self.output_shape(shape))
-        return None if activation is None else (self._convolved(shape), *activation)
+        if activation is None:
+            return None
+        return (self._convolved(shape), *self._kernel_copies(shape), *activation)
 
     def _spatial(self, shape):
         """Output sizes of the spatial axes (``causal`` pads ``d(k - 1)`` on the left
@@ -198,6 +204,12 @@ class _Conv(_Windowed):
 
     def output_shape(self, shape):
         return (shape[0], *self._spatial(shape), self.filters)
+
+    def _kernel_copies(self, shape):
+        if self.rank == 1:
+            return ()
+        size = product(self.kernel_size) * (shape[-1] / self.groups) * self.filters
+        return (Saved("kernel copy", size, per_batch=True),)
 
     def macs(self, shape):
         return product(self._spatial(shape)) * product(self.kernel_size) * (shape[-1] / self.groups) * self.filters
@@ -344,6 +356,11 @@ class _DepthwiseConv(_Windowed):
     def output_shape(self, shape):
         return (shape[0], *self._spatial(shape), self.depth_multiplier * shape[-1])
 
+    def _kernel_copies(self, shape):
+        if self.rank == 1:
+            return ()
+        return (Saved("kernel copy", product(self.kernel_size) * shape[-1] * self.depth_multiplier, per_batch=True),)
+
     def macs(self, shape):
         return product(self._spatial(shape)) * product(self.kernel_size) * shape[-1] * self.depth_multiplier
 
@@ -387,13 +404,16 @@ class _SeparableConv(_Windowed):
 
     def saved(self, shape):
         """Training: the depthwise convolution's input copy, the channels-first copy of its
-        output that the pointwise convolution keeps (``C·depth_multiplier`` channels), then
-        the activation's tensors (the kernels' copies are once per batch: left out)."""
+        output that the pointwise convolution keeps (``C·depth_multiplier`` channels), the
+        two kernels' copies once per batch (2-D), then the activation's tensors."""
         activation = self._activation(self.output_shape(shape))
         if activation is None:
             return None
-        middle = Saved("depthwise output copy", shape[-1] * self.depth_multiplier * product(self._spatial(shape)))
-        return (self._convolved(shape), middle, *activation)
+        channels = shape[-1] * self.depth_multiplier
+        middle = Saved("depthwise output copy", channels * product(self._spatial(shape)))
+        kernels = () if self.rank == 1 else (
+            Saved("kernel copies", channels * (product(self.kernel_size) + self.filters), per_batch=True),)
+        return (self._convolved(shape), middle, *kernels, *activation)
 
     def macs(self, shape):
         channels = shape[-1] * self.depth_multiplier

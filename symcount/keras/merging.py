@@ -176,13 +176,15 @@ class Dot(ElementwiseMerge):
 
     def saved(self, shapes):
         """Training: both inputs (``matmul``); with ``normalize``, for each input also its
-        L2-normalized copy and two statistics per row of the contracted axis."""
+        L2-normalized copy, two statistics per row of the contracted axis and a 0-d
+        constant once per batch."""
         if not self.normalize:
             return (saved_input(shapes, 0), saved_input(shapes, 1))
         out = []
         for index, (shape, axis) in enumerate(zip(shapes, self.axes)):
             n = elements(shape)
-            out += [saved_input(shapes, index), Saved("normalized", n), Saved("norm statistics", 2 * n / shape[axis])]
+            out += [saved_input(shapes, index), Saved("normalized", n), Saved("norm statistics", 2 * n / shape[axis]),
+                    Saved("epsilon", 1, per_batch=True)]
         return tuple(out)
 
     def _merged(self, shapes):

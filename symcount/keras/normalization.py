@@ -50,10 +50,11 @@ class BatchNormalization(Layer):
 
     def saved(self, shape):
         """Training on Keras's torch backend (``ops.moments`` then arithmetic, not torch's
-        fused kernel): the input and one tensor of its size (the centred input), per
-        example. The per-channel statistics (``3·C``, ``4·C`` without ``scale``) are kept
-        once per batch: not a per-example size, so left out."""
-        return (saved_input(shape), Saved("centred input", elements(shape)))
+        fused kernel): the input and one tensor of its size (the centred input), and
+        per-channel statistics once per batch (``3·C``; ``4·C`` without ``scale``)."""
+        stats = (3 if self.scale else 4) * shape[self.axis]
+        return (saved_input(shape), Saved("centred input", elements(shape)),
+                Saved("statistics", stats, per_batch=True))
 
 
 def _axes(axis, owner: str) -> int | tuple[int, ...]:
@@ -190,7 +191,7 @@ class UnitNormalization(Layer):
         return ()
 
     def saved(self, shape):
-        """Training: the input and two statistics per row (the squared norm and its inverse
-        square root); a 0-d constant per batch is left out."""
+        """Training: the input, two statistics per row (the squared norm and its inverse
+        square root) and a 0-d constant once per batch."""
         n = _rows(shape, self.axis)
-        return (saved_input(shape), Saved("norm statistics", 2 * n))
+        return (saved_input(shape), Saved("norm statistics", 2 * n), Saved("epsilon", 1, per_batch=True))

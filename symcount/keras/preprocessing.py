@@ -13,9 +13,10 @@ import numbers
 import sympy
 
 from ..derivation import Notation
-from ..dims import size_text
+from ..dims import product, size_text
 from ..errors import ArgumentError, ShapeError
 from ..layer import Layer, Weight
+from ..saved import Saved
 
 
 def _check_scale(value, owner: str, what: str):
@@ -39,9 +40,10 @@ class Rescaling(Layer):
         self.offset = _check_scale(offset, "Rescaling", "offset")
 
     def saved(self, shape):
-        """Training: nothing per example (what the affine map keeps, its scale or the
-        per-channel statistics, is one tensor per batch, left out)."""
-        return ()
+        """Training: the scale as a tensor (``inputs * scale`` keeps it for the input's
+        gradient), once per batch; nothing per example."""
+        size = len(self.scale) if isinstance(self.scale, (list, tuple)) else 1
+        return (Saved("scale", size, per_batch=True),)
 
 
 class Normalization(Layer):
@@ -98,6 +100,10 @@ class Normalization(Layer):
         yield Weight("count", (), trainable=False)
 
     def saved(self, shape):
-        """Training: nothing per example (what the affine map keeps, its scale or the
-        per-channel statistics, is one tensor per batch, left out)."""
-        return ()
+        """Training: ``sqrt(variance)`` broadcast over the kept axes (the division keeps it
+        for the input's gradient), once per batch; nothing per example. Not declared with
+        ``invert`` (not measured)."""
+        if self.invert:
+            return None
+        size = product([shape[d] for d in self._kept(shape)])
+        return (Saved("standard deviation", size, per_batch=True),)

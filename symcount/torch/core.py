@@ -89,9 +89,11 @@ class _Dropout(TorchLayer):
         """Training: the mask. ``aten::native_dropout`` keeps a 1-byte bool on CUDA and the
         activation's dtype on the CPU (kind ``mask``); in place (``inplace=True``) torch
         multiplies by a noise tensor of the activation's dtype on both. Nothing when
-        ``p = 0`` (torch skips the op) or ``p = 1`` (torch multiplies by a 0-d zero)."""
-        if self.p == 0 or self.p == 1:
+        ``p = 0`` (torch skips the op); ``p = 1`` multiplies by a 0-d zero, once per batch."""
+        if self.p == 0:
             return ()
+        if self.p == 1:
+            return (Saved("zero", 1, per_batch=True),)
         return (Saved("mask", elements(shape), "activation" if self.inplace else "mask"),)
 
     def requirements(self, shape):

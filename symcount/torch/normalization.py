@@ -63,11 +63,9 @@ class _BatchNorm(_NormBase):
     channels (axis 1) must equal ``num_features`` when there is a weight or a running
     statistic to match.
 
-    Saved for backward in training (``aten::native_batch_norm``): the input per example.
-    torch also keeps ``save_mean`` and ``save_invstd``, ``C`` fp32 elements each, once per
-    batch (not per example): :class:`~symcount.saved.Saved` sizes are per example and
-    multiplied by the batch size, so these ``8·C`` bytes per layer, independent of the
-    batch, are left out (declared per example they would be ``8·C·(B − 1)`` bytes over).
+    Saved for backward in training (``aten::native_batch_norm``): the input, and
+    ``save_mean`` and ``save_invstd``, ``C`` fp32 elements each once per batch
+    (``per_batch``: their size does not grow with the batch).
     """
 
     def requirements(self, shape):
@@ -78,7 +76,8 @@ class _BatchNorm(_NormBase):
                         f"must equal num_features ({self.num_features})")
 
     def saved(self, shape):
-        return (saved_input(shape),)
+        return (saved_input(shape), Saved("save_mean", shape[1], "float32", per_batch=True),
+                Saved("save_invstd", shape[1], "float32", per_batch=True))
 
 
 class BatchNorm1d(_BatchNorm):
