@@ -250,13 +250,40 @@ def _held(record, p: Plan, trainable_only: bool = False) -> Expr:
     if not record.counted:
         return Integer(0)
     role = getattr(record.layer, "tensor_parallel", None)
+    roles = _part_roles(record) if p.tp != 1 else {}
     total = Integer(0)
     for w in record.weights:
         if not (w.counts and w.trainable) if trainable_only else not (w.counts or w.buffer):
             continue
-        whole = role is None or w.buffer or (role == "row" and w.name.endswith("bias"))
+        own = roles.get(w.name.rpartition(".")[0], role)
+        whole = own is None or w.buffer or (own == "row" and w.name.endswith("bias"))
         total += w.size if whole else w.size / p.tp
     return total
+
+
+def _part_roles(record) -> dict:
+    """The tensor-parallel role of each part of a layer made of parts (an attention
+    module's projections, a decoder layer's attention's), keyed by the prefix of the
+    part's weights' names (``self_attn.q_proj``)."""
+    roles: dict = {}
+
+    def visit(layer, shape, prefix):
+        parts = getattr(layer, "parts", None)
+        if parts is None:
+            return
+        try:
+            listed = list(parts(shape))
+        except Exception:  # noqa: BLE001 - a layer whose parts need other shapes keeps no roles
+            return
+        for attribute, part, part_shape in listed:
+            name = f"{prefix}.{attribute}" if prefix and attribute else attribute or prefix
+            role = getattr(part, "tensor_parallel", None)
+            if role is not None and name:
+                roles[name] = role
+            visit(part, part_shape, name)
+
+    visit(record.layer, record.input_shape, "")
+    return roles
 
 
 def _tp_conditions(count, p: Plan) -> list:
@@ -321,7 +348,11 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
                 key = record.output_key
             else:
                 key = None
-            divisor = p.tp if (p.sp or (key if key is not None else record.output_key) in split) else Integer(1)
+            if entry.parallel is not None:
+                is_split = entry.parallel
+            else:
+                is_split = (key if key is not None else record.output_key) in split
+            divisor = p.tp if (p.sp or is_split) else Integer(1)
             examples = Integer(1) if entry.per_batch else p.batch_size
             nbytes = examples * entry.size * entry.element_bytes(p.dtype, p.device) / divisor
             if key is None:

@@ -58,6 +58,11 @@ class Saved:
       ``None`` for entries both keep.
     - ``per_batch``: the size is per step, not per example (batch norm's ``save_mean``
       and ``save_invstd``: one per channel whatever the batch size).
+    - ``parallel``: whether tensor parallelism splits the tensor (it lies between a
+      column-parallel projection and the row-parallel one after it: the heads' queries,
+      keys, values and scores, the MLP's inner width); ``None`` (the default) derives it
+      from the model's dataflow. A layer made of parts (an attention module) says it
+      for the tensors only it sees.
     """
 
     name: str
@@ -67,6 +72,7 @@ class Saved:
     selective: bool = False
     attention: str | None = None
     per_batch: bool = False
+    parallel: bool | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
