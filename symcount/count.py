@@ -247,6 +247,8 @@ class Count:
         positive integer, or values that break a validity condition of the closed form
         (naming the condition, the layers that need it and the values).
         """
+        import numbers
+
         given = {**(values or {}), **kwargs}
         known = {d.name: d for d in self.dims}
         for name, value in given.items():
@@ -254,10 +256,13 @@ class Count:
             if key not in known:
                 listed = ", ".join(known) or "none"
                 raise SubstitutionError(f"{self.name}: unknown dim {key!r}. The model's dims are: {listed}")
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:  # numpy's too
                 raise SubstitutionError(
                     f"{self.name}: {key} must be a positive integer. Received: {key}={value!r}"
                 )
+            if int(value).bit_length() > 13_300:  # 4,000 digits: past any model, and past printing
+                raise SubstitutionError(f"{self.name}: {key} is a number of more than 4,000 digits; a value has "
+                                        f"at most 4,000")
         given = {(k.name if isinstance(k, sympy.Symbol) else k): int(v) for k, v in given.items()}
         all_values = {**self.values, **given}
         base = self.symbolic or self

@@ -87,8 +87,14 @@ def read_data(path: str | Path, *, allow_links: bool = False, limit: int | None 
     expanded, and a key given twice in one mapping is an error, not a silent overwrite.
     ``limit`` replaces :data:`FILE_LIMIT` (a Keras model's JSON may be as large as a
     ``.keras`` archive's ``config.json``)."""
+    if not isinstance(path, (str, Path)):
+        raise SpecError(f"an architecture file is named by a path. Received: {path!r} ({type(path).__name__})")
     path = Path(path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise SpecError(f"{str(path)[:80]}: not a readable architecture file ({exc.strerror or exc})") from None
+    if not found:
         raise SpecError(f"{path}: no such architecture file")
     if path.is_symlink() and not allow_links:
         target = path.resolve()

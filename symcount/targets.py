@@ -98,6 +98,7 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
     """The target's count: dims at their defaults (a file's ``dims``, a Keras file's
     ``--dims`` or a zoo entry's configuration), overridden by ``--set``, except those
     named in ``symbolic``."""
+    _readable_name(target)
     keep = {n.strip() for item in symbolic or [] for n in item.split(",") if n.strip()}
     named = parse_dims(dims)
     keras_file = not is_zoo_target(target) and _is_keras_file(target)
@@ -183,6 +184,20 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
     values = {k: v for k, v in values.items() if k not in keep or k in overrides}
     values = {k: v for k, v in values.items() if k in known}
     return count.subs(values) if values else count
+
+
+def _readable_name(target: str) -> None:
+    """A TARGET the file system can look up: not too long, no NUL byte (else an error now,
+    not an OSError from the first ``stat``)."""
+    from pathlib import Path
+
+    short = target if len(target) <= 80 else target[:77] + "…"
+    try:
+        Path(target).exists()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SpecError(f"{short!r}: no architecture file, Keras file or zoo entry can have this name "
+                        f"({reason})") from None
 
 
 def _is_hf_config(target: str) -> bool:

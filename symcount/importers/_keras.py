@@ -93,7 +93,7 @@ def _read(value) -> tuple[str, dict]:
     """``(source, data)``: where the architecture comes from (for errors) and its JSON data."""
     if isinstance(value, dict):
         return "<Keras config>", value
-    if isinstance(value, str) and value.lstrip().startswith("{"):
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):  # JSON text, not a path
         return "<Keras JSON>", _json(value, "<Keras JSON>")
     if isinstance(value, (str, Path)):
         return str(value), read_file(value)
@@ -107,7 +107,11 @@ def _read(value) -> tuple[str, dict]:
 def read_file(path) -> dict:
     """The architecture JSON of a ``.keras`` file (its ``config.json``) or a JSON file."""
     path = Path(path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise SpecError(f"{str(path)[:80]}: not a readable Keras file ({exc.strerror or exc})") from None
+    if not found:
         raise SpecError(f"{path}: no such Keras file")
     if path.suffix.lower() == ".keras" or zipfile.is_zipfile(path):
         try:

@@ -399,6 +399,8 @@ def sweep(target, ranges: dict | None = None, given: dict | None = None, what="t
     clash = [d.name for d in dims if d in mapping]
     if clash:
         raise ArgumentError(f"sweep: {clash[0]} has a range; it cannot also be given")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ArgumentError(f"sweep: max_points must be a positive integer. Received: {max_points!r}")
     axes = {d.name: _axis(v, d.name, max_points) for d, v in zip(dims, ranges.values())}
     shape = tuple(len(a) for a in axes.values())
     if math.prod(shape) > max_points:

@@ -45,6 +45,14 @@ def check_path(path) -> Path:
     if path.suffix.lower() not in FORMATS:
         raise ArgumentError(f"plot: cannot tell the format of {str(path)!r}; end the file name in "
                             f"{', '.join(FORMATS)}")
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        usable = folder.is_dir() and not path.is_dir()
+    except OSError as exc:  # a name too long for the file system
+        raise ArgumentError(f"plot: cannot write {str(path)[:80]!r}: {exc.strerror or exc}") from None
+    if not usable:  # known before the sweep is computed and printed
+        raise ArgumentError(f"plot: cannot write {str(path)!r}: "
+                            f"{'it is a folder' if folder.is_dir() else 'no such folder ' + repr(str(folder))}")
     return path
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .batch import Case
+from .batch import ROOT, Case
 
 D = "{dir}"
 
@@ -347,6 +347,7 @@ def option_cases() -> list[Case]:
 # ---------------------------------------------------------------------------
 
 GPT = "transformers:GPT2Model"
+MLP = str(ROOT / "examples" / "mlp.yaml")
 FLAGS = [  # (argv, phrases)
     (["solve", GPT, "--params", "1", "--for", "n_embd"],
      ["solve: unreachable: no valid value has a total at most 1; the smallest, n_embd=12, gives 638,004"]),
@@ -416,11 +417,33 @@ FLAGS = [  # (argv, phrases)
     (["zoo", "nothing-like-this"], ["no zoo entry starts with 'nothing-like-this'"]),
     (["count", "keras:NoSuchNet"], ["unknown zoo entry 'keras:NoSuchNet'. Known entries: keras:DenseNet121"]),
     (["count", "resnet"], ["resnet: no such architecture file or zoo entry. Did you mean"]),
+    (["count", "a" * 5000 + ".yaml"], ["no architecture file, Keras file or zoo entry can have this name (File name "
+                                        "too long)"]),
+    (["count", "keras:" + "a" * 5000], ["no architecture file, Keras file or zoo entry can have this name"]),
+    (["count", "a" * 5000 + ".json"], ["no architecture file, Keras file or zoo entry can have this name"]),
+    (["count", "a" * 5000 + ".keras"], ["no architecture file, Keras file or zoo entry can have this name"]),
+    (["solve", "a" * 5000, "--params", "1", "--for", "n"], ["no architecture file, Keras file or zoo entry can have"]),
+    (["count", "a\x00b"], ["no such architecture file or zoo entry"]),
+    (["latex", MLP, "-o", D], ["cannot write {dir}: Is a directory"]),
+    (["latex", MLP, "-o", "/nonexistent/dir/out.tex"], ["cannot write /nonexistent/dir/out.tex: No such file or "
+                                                       "directory"]),
+    (["latex", MLP, "-o", MLP], [f"{MLP}: it is the input {MLP}; write the output to another file"]),
+    (["latex", MLP, "-o", D + "/" + "a" * 300 + ".tex"], ["cannot write {dir}/aaa", "too long"]),
+    (["sweep", GPT, "--range", "n_embd=64:128:64", "--plot", D + "/x.txt"],
+     ["plot: cannot tell the format of '{dir}/x.txt'; end the file name in .png, .svg, .pdf"]),
+    (["sweep", GPT, "--range", "n_embd=64:128:64", "--plot", "/nonexistent/x.png"],
+     ["plot: cannot write '/nonexistent/x.png': no such folder '/nonexistent'"]),
+    (["sweep", GPT, "--range", "n_embd=64:128:64", "--plot", D + "/folder.png"],
+     ["plot: cannot write '{dir}/folder.png': it is a folder"]),
+    (["sweep", GPT, "--range", "n_embd=64:128:64", "--range", "n_layer=1:2:1", "--range", "n_head=1:2:1", "--plot",
+      D + "/x.png"], ["--plot draws one range (a line) or two (contours)"]),
 ]
 
 
 def flag_cases() -> list[Case]:
-    return [Case(f"flag-{i}", argv, error=tuple(phrases)) for i, (argv, phrases) in enumerate(FLAGS)]
+    cases = [Case(f"flag-{i}", argv, error=tuple(phrases)) for i, (argv, phrases) in enumerate(FLAGS)]
+    cases[-2].files = {"folder.png/inside": ""}  # a folder named like an image
+    return cases
 
 
 # ---------------------------------------------------------------------------
