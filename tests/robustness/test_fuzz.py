@@ -288,6 +288,21 @@ def test_a_zoo_entry_with_any_set_value_answers_or_gives_one_line(name, text):
     answer_or_error(*cli("count", "transformers:GPT2Model", "--set", f"{name}={text}"))
 
 
+WORDS = ["--params", "--flops", "--for", "--ratio", "--multiple-of", "--range", "--what", "--by", "--depth", "--grow",
+         "--nearest", "--compute", "--seq", "--tokens-per-param", "--max-points", "--causal", "--valid-only", "--csv",
+         "--set", "--budget", "--dtype", "--optimizer", "--batch-size", "--tp", "--zero", "--inference", "--json",
+         "n_embd", "n_layer", "n_embd,n_layer", "1e9", "0", "-1", "x", "64", "1/0", "n_embd=64:256:64", "n_embd=1:9:2x",
+         "n_layer=1,2,3", "total", "macs", "memory", "block", "type", "n_embd=64", "7B", "1e99", "", "3/2", "adam",
+         "fp16", "9" * 50]
+
+
+@settings(FUZZ, max_examples=100)
+@given(st.sampled_from(["solve", "sweep", "shares", "scale", "memory", "count", "summary", "latex"]),
+       st.lists(st.sampled_from(WORDS), max_size=8))
+def test_fuzzed_command_lines_answer_or_give_one_line(command, words):
+    answer_or_error(*cli(command, "transformers:GPT2Model", *words))
+
+
 # ---------------------------------------------------------------------------
 # Keras configs and archives
 # ---------------------------------------------------------------------------
