@@ -75,3 +75,9 @@ def test_weights_are_split_as_megatron_splits_them():
     split = L * (12 * h ** 2 + 3 * h + 4 * h) + V * h
     whole = L * (4 * h + 2 * h) + s * h + 2 * h
     assert sympy.expand(weights - split / t - whole) == 0
+
+
+def test_kv_cache_is_keys_and_values_of_every_layer():
+    """Inference: 2·L·h·tokens per sequence, bytes of the dtype, split over tp."""
+    memory = COUNT.memory(dtype="bf16", training=False, kv_cache=True, batch_size=b, seq_len=4096, tp=t)
+    assert sympy.expand(memory.kv_cache - 2 * L * h * 4096 * b * 2 / t) == 0

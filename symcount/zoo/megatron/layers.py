@@ -140,3 +140,8 @@ class DotProductAttention(Layer):
         """Heads are split over the tensor-parallel devices."""
         return (("num_attention_heads", self.num_attention_heads),)
 
+    def cache_elements(self, shape, tokens):
+        """Inference keeps each layer's keys and values (Megatron-LM's ``key_value_memory_dict``):
+        ``2·num_attention_heads·kv_channels`` per token (``tokens``, by default the sequence)."""
+        return 2 * self.hidden * (shape[1] if tokens is None else tokens)
+
