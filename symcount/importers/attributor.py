@@ -332,7 +332,8 @@ def _run_differences(t: TNode, members: list, keep) -> None:
     run's total is exactly what its members saved."""
     from collections import Counter
 
-    first = Counter(r for _, r in _subtree_saved(members[0]))
+    saved_first = _subtree_saved(members[0])
+    first = Counter(r for _, r in saved_first)
     differences: Counter = Counter()
     names: dict = {}
     for member in members[1:]:
@@ -341,9 +342,9 @@ def _run_differences(t: TNode, members: list, keep) -> None:
         for r, n in (mine - first).items():
             differences[(r, 1)] += n
             names.setdefault((r, 1), next(p for p, q in records if q == r))
-        for r, n in (first - mine).items():
+        for r, n in (first - mine).items():  # named by the call of the first member that saves it
             differences[(r, -1)] += n
-            names.setdefault((r, -1), f"{member.path} (saves less than {members[0].path})")
+            names.setdefault((r, -1), next(p for p, q in saved_first if q == r))
     for (r, sign), n in sorted(differences.items(), key=lambda item: -item[0][1]):  # stable: in the order saved
         keep(t, [(names[(r, sign)], r)], sign, count=n)
 

@@ -42,7 +42,7 @@ class Traced(Opaque):
         :class:`~symcount.saved.Saved` entries internal to this layer."""
         if self.saves is None:
             return None
-        return tuple(Saved(name, size, kind) for name, size, kind in self.saves)
+        return tuple(Saved(name, size, kind, per_batch=per_batch) for name, size, kind, per_batch in self.saves)
 
     def output_shape(self, shape):
         return self.output if self.output else (None,)
@@ -56,6 +56,14 @@ class Traced(Opaque):
             numerator, denominator = sympy.fraction(sympy.together(expr))
             yield Requirement(sympy.Eq(sympy.Mod(numerator, denominator), 0),
                               f"the size {expr} to be a whole number")
+
+
+class PerBatch:
+    """A saved tensor's elements that are per step, not per example (what
+    :func:`.traced.trace` found recording the base with two and three examples)."""
+
+    def __init__(self, size):
+        self.size = size
 
 
 class CacheRule:
@@ -129,7 +137,8 @@ class Builder:
         self.integral: set = set()
         #: parameters a token does not use: experts it is not routed to
         self.inactive = sympy.Integer(0)
-        #: the saved tensors' sizes (expressions over Template.saved_values, None: not placed)
+        #: the saved tensors' sizes (expressions over Template.saved_values, None: not placed;
+        #: :class:`PerBatch` for elements per step)
         self.saved_exprs = saved
         #: id(TNode) → the saved entries its layer holds (:meth:`place`)
         self.held: dict = {}
@@ -151,6 +160,9 @@ class Builder:
         out = []
         for name, kind, (elements, shape), sign, times in node.saved:
             size = self.saved_exprs[elements]
+            per_batch = isinstance(size, PerBatch)
+            if per_batch:
+                size = size.size
             if size is None:  # the elements as no monomial or sum of the dims: the product of the axes
                 sizes = [self.saved_exprs[s] for s in shape]
                 size = None if any(s is None for s in sizes) else sympy.Mul(*sizes)
@@ -158,7 +170,7 @@ class Builder:
             if size is None or n is None:
                 out.append(None)
                 continue
-            out.append((name, sympy.expand(sign * n * size), kind))
+            out.append((name, sympy.expand(sign * n * size), kind, per_batch))
         return out
 
     def place(self, node: TNode) -> list:
@@ -172,7 +184,7 @@ class Builder:
             if isinstance(item, TOp):
                 continue
             n = sympy.Integer(1) if mult is None else self.exprs[mult]
-            entries += [e if e is None else (e[0], sympy.expand(e[1] * n), e[2]) for e in self.place(item)]
+            entries += [e if e is None else (e[0], sympy.expand(e[1] * n), *e[2:]) for e in self.place(item)]
         if not entries:
             return []
         target = node if self.own(node) else self._once_inside(node)

@@ -152,7 +152,7 @@ def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
     """``inputs(values, module, device)``: the model's main input (token ids, pixels or
     audio features) at the values' sizes, and decoder tokens for an encoder-decoder."""
 
-    def inputs(values, module, device):
+    def inputs(values, module, device, batch=1):
         import torch
 
         cfg = module.config
@@ -161,16 +161,16 @@ def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
         if name == "pixel_values":
             size = cfg.image_size
             size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
-            kwargs[name] = torch.randn(1, getattr(cfg, "num_channels", 3), *size, device=device)
+            kwargs[name] = torch.randn(batch, getattr(cfg, "num_channels", 3), *size, device=device)
         elif name == "input_features":
-            kwargs[name] = torch.randn(1, cfg.num_mel_bins, 2 * cfg.max_source_positions, device=device)
+            kwargs[name] = torch.randn(batch, cfg.num_mel_bins, 2 * cfg.max_source_positions, device=device)
         else:
-            kwargs[name] = torch.zeros(1, values[seq], dtype=torch.long, device=device)
+            kwargs[name] = torch.zeros(batch, values[seq], dtype=torch.long, device=device)
             if _accepts(module, "attention_mask"):
                 # all ones, as without it; given, the mask code need not read a value (meta runs it)
-                kwargs["attention_mask"] = torch.ones(1, values[seq], dtype=torch.long, device=device)
+                kwargs["attention_mask"] = torch.ones(batch, values[seq], dtype=torch.long, device=device)
         if getattr(cfg, "is_encoder_decoder", False):
-            kwargs["decoder_input_ids"] = torch.zeros(1, values[decoder_seq], dtype=torch.long, device=device)
+            kwargs["decoder_input_ids"] = torch.zeros(batch, values[decoder_seq], dtype=torch.long, device=device)
         try:
             import inspect
 

@@ -71,7 +71,12 @@ class Runner:
         self.real = True
         return result
 
-    def _record(self, values, device, training=True):
+    def at_batch(self, values: dict, batch: int):
+        """The recording of ``values`` with ``batch`` examples (on the device the others
+        ran on): which saved tensors follow the batch."""
+        return self._record(values, "cpu" if self.real else "meta", batch=batch)[2]
+
+    def _record(self, values, device, training=True, batch=1):
         import torch
 
         if device == "cpu" and self.build is not None:
@@ -93,7 +98,7 @@ class Runner:
                 raise ArgumentError(f"the forward needs real tensors (data-dependent operators) and the model has "
                                     f"more than {REAL_LIMIT:,} parameters: give a smaller configuration")
             torch.manual_seed(0)
-        args, kwargs = self.inputs(values, module, device)
+        args, kwargs = self.inputs(values, module, device, batch) if batch != 1 else self.inputs(values, module, device)
         modes = {m: m.training for m in module.modules()}
         if not training:
             if not any(modes.values()):
@@ -109,7 +114,7 @@ class Runner:
             for m, mode in modes.items():
                 m.training = mode
         t = template(recording)
-        if self.kv_cache is not None and device == "meta" and state is None:
+        if self.kv_cache is not None and device == "meta" and state is None and batch == 1:
             t.cache = self.kv_cache(module, values)
         if not training:  # what inference saves is not what training does: no saved tensors declared
             t.saved_values, t.saved_key = [], INFERENCE
@@ -117,18 +122,18 @@ class Runner:
 
 
 def tensor_inputs(shapes, dtype):
-    """``inputs`` for input shapes whose entries are ints or dim names (batch 1)."""
+    """``inputs`` for input shapes whose entries are ints or dim names (batch 1, or ``batch``)."""
 
-    def make(values, module, device):
+    def make(values, module, device, batch=1):
         import torch
 
         tensors = []
         for shape in shapes:
             concrete = [values[s.name] if isinstance(s, sympy.Symbol) else int(s) for s in shape]
             if dtype is not None and not dtype.is_floating_point:
-                tensors.append(torch.zeros((1, *concrete), dtype=dtype, device=device))
+                tensors.append(torch.zeros((batch, *concrete), dtype=dtype, device=device))
             else:
-                tensors.append(torch.randn((1, *concrete), dtype=dtype or torch.float32, device=device))
+                tensors.append(torch.randn((batch, *concrete), dtype=dtype or torch.float32, device=device))
         return tuple(tensors), {}
 
     return make

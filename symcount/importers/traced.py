@@ -22,7 +22,7 @@ import sympy
 from ..dims import dim
 from ._common import warn
 from .attributor import INFERENCE, FitError, Probe, depends_on, display_slots, fit, index_free, template
-from .builder import Builder, called_paths
+from .builder import Builder, PerBatch, called_paths
 from .recorder import record
 
 #: factors tried for a dim's probe, in order
@@ -302,6 +302,8 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
         else:
             final.append(_as_dims(expr.xreplace(fixed) if fixed else expr))
     saved = _fit_extra(session, check, fixed, _saved_sizes)
+    if saved:
+        saved = _per_batch(session, saved)
     cache = _fit_extra(session, check, fixed, _cache_sizes)
     model = Builder(base_t, final, name, session.called, saved,
                     None if cache is None else (cache_groups(base_t)[0], cache, axes[0] if axes else None)).build()
@@ -318,6 +320,71 @@ def _needs(session, usable, sizes_of) -> set:
     offset = len(session.templates[0].values)
     _, failed = fit(templates, probes, 0, single)
     return {d for i, exc in failed.items() if i >= offset for d in exc.needs}
+
+
+def _per_batch(session, saved: list) -> list:
+    """The saved sizes with the tensors kept once per step rather than per example
+    (position ids, rotary tables, batch norm's statistics) as :class:`PerBatch`: the
+    base recorded again with two and with three examples, a tensor saved by the same
+    module with the same kind and shape in both is per step. (Which storages a forward
+    saves may change with the batch — at one example more reshapes are views — but not
+    the bytes per example; one example is no witness, two and three are.)"""
+    base = session.templates[0]
+    at_batch = getattr(session.run, "at_batch", None)
+    try:
+        two, three = (at_batch(session.base, b) if at_batch is not None else None for b in (2, 3))
+    except Exception:  # noqa: BLE001 - the model takes one example only: every size per example
+        return saved
+    if two is None or three is None:
+        return saved
+    steady = _saved_records(two) & _saved_records(three)
+    left = {1: steady.copy(), -1: steady.copy()}  # a member saving less than the first: the same tensors
+    out = list(saved)
+
+    def visit(node):
+        for what, kind, (elements, shape), sign, _ in node.saved:
+            key = (what, kind, tuple(base.saved_values[s] for s in shape))
+            if left[sign][key] > 0:
+                left[sign][key] -= 1
+                out[elements] = PerBatch(out[elements])
+        for item, _, _ in node.items:
+            if hasattr(item, "saved"):
+                visit(item)
+
+    visit(base.root)
+    return out
+
+
+def _saved_records(recording):
+    """``Counter`` of (module path, kind, shape) of what a recording saved."""
+    from collections import Counter
+
+    found: Counter = Counter()
+
+    def visit(node):
+        for r in node.saved:
+            found[(node.path or "(the model)", r.kind, r.shape)] += 1
+        for c in node.children:
+            if hasattr(c, "saved"):
+                visit(c)
+
+    visit(recording.root)
+    return found
+
+
+def elements_slots(template) -> list:
+    """The saved-size slots that are a tensor's elements (not its axes, not a count)."""
+    found = []
+
+    def visit(node):
+        for entry in node.saved:
+            found.append(entry[2][0])
+        for item, _, _ in node.items:
+            if hasattr(item, "saved"):
+                visit(item)
+
+    visit(template.root)
+    return found
 
 
 class _Sizes:
