@@ -7,6 +7,15 @@ operators' formulas over the fitted sizes. Module paths are the blocks; a folded
 ``n`` identical calls is the layer ``n`` times (its weights too, unless the run calls one
 module ``n`` times, as ALBERT's shared layer is: then the weights once). Parameters of
 modules the forward never called are counted as well, in a layer of their own.
+
+Memory: each layer declares the storages autograd saved (:meth:`Traced.saved`): those its
+module saved first, and those of the calls inside it that are no layer (an activation
+module, a dropout, the parent's own code). A module that is no layer passes them to its
+first layer called once per call of it, else to its caller. Each storage was recorded
+once over the whole forward pass, so each is an internal entry of one layer, counted
+per occurrence of that layer: a tensor one module makes and the next saves is held once
+without naming which model tensor it is. A layer whose module updated a key/value cache
+declares ``cache_elements`` (:class:`CacheRule`).
 """
 
 from __future__ import annotations
@@ -359,7 +368,8 @@ class Builder:
             if path in self.called:
                 continue
             declared = [(name, tuple(self.exprs[s] for s in shape), trainable) for name, shape, trainable in params]
-            layer = Traced("Parameters", declared, (), (None,), name=path, saves=None if self.saved_exprs is None else ())
+            saves = None if self.saved_exprs is None else ()  # never called: saves nothing
+            layer = Traced("Parameters", declared, (), (None,), name=path, saves=saves)
             self.calls.append(Call(layer, (None,), tuple(path.split(".")[:-1]), sympy.Integer(1), True))
         model = Recorded(self.name, self.calls, exact="operators")
         if self.inactive != 0:

@@ -76,7 +76,12 @@ class Runner:
         ran on): which saved tensors follow the batch."""
         return self._record(values, "cpu" if self.real else "meta", batch=batch)[2]
 
-    def _record(self, values, device, training=True, batch=1):
+    def at_dtype(self, values: dict, dtype):
+        """The recording of ``values`` with the model and its floating inputs in ``dtype``
+        (meta device): which saved tensors stay in fp32 (normalization statistics)."""
+        return self._record(values, "meta", dtype=dtype)[2]
+
+    def _record(self, values, device, training=True, batch=1, dtype=None):
         import torch
 
         if device == "cpu" and self.build is not None:
@@ -99,6 +104,8 @@ class Runner:
                                     f"more than {REAL_LIMIT:,} parameters: give a smaller configuration")
             torch.manual_seed(0)
         args, kwargs = self.inputs(values, module, device, batch) if batch != 1 else self.inputs(values, module, device)
+        if dtype is not None:
+            return self._in_dtype(module, state, args, kwargs, dtype)
         modes = {m: m.training for m in module.modules()}
         if not training:
             if not any(modes.values()):
@@ -119,6 +126,39 @@ class Runner:
         if not training:  # what inference saves is not what training does: no saved tensors declared
             t.saved_values, t.saved_key = [], INFERENCE
         return t, called_paths(recording), recording
+
+
+    @staticmethod
+    def _in_dtype(module, state, args, kwargs, dtype):
+        """Record with the module's floating parameters, buffers and inputs in ``dtype``
+        (the module's own tensors put back after)."""
+        import torch
+
+        def cast(t):
+            return t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+
+        args = tuple(cast(a) for a in args)
+        kwargs = {k: cast(v) for k, v in kwargs.items()}
+        modes = {m: m.training for m in module.modules()}
+        module.train(True)
+        if state is not None:
+            state = {k: torch.empty(v.shape, dtype=dtype if v.is_floating_point() else v.dtype,
+                                    device="meta").requires_grad_(v.requires_grad) for k, v in state.items()}
+            try:
+                return None, None, record(module, args, kwargs, state=state)
+            finally:
+                for m, mode in modes.items():
+                    m.training = mode
+        before = {name: t.dtype for name, t in [*module.named_parameters(), *module.named_buffers()]}
+        module.to(dtype)
+        try:
+            return None, None, record(module, args, kwargs)
+        finally:
+            for name, t in [*module.named_parameters(), *module.named_buffers()]:
+                if before.get(name, t.dtype) != t.dtype:
+                    t.data = t.data.to(before[name])
+            for m, mode in modes.items():
+                m.training = mode
 
 
 def tensor_inputs(shapes, dtype):

@@ -18,6 +18,12 @@ two ``mm`` s of the same size; a convolution's weight gradient is counted over a
 ``in_channels · out_channels``, ``groups`` times the forward; a fused attention kernel's
 backward recomputes the scores).
 
+The tensors autograd saves for the backward are recorded in the same pass: the forward
+runs under ``torch.autograd.graph.saved_tensors_hooks`` and each storage packed
+(parameters and buffers excluded, a view and its base one storage) becomes a
+:class:`~.saves.SavedRecord` of the module call that saved it first (:mod:`.saves`):
+``CallNode.saved``.
+
 The formulas (:data:`PRODUCTS`) are written over sizes, so the same function gives the
 number of a recording and the expression of a fitted shape.
 """

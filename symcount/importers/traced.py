@@ -9,10 +9,19 @@ was not used to fit them. A dim whose probe runs other operators, whose sizes no
 explains, or that the check contradicts is *not placed*: it keeps its value, the formula
 holds for the others, and one :class:`~._common.SymcountImportWarning` names it. Never
 a formula that was not checked.
+
+The sizes of what autograd saved and of a decoder's key/value cache are fitted the same
+way, apart (:func:`_fit_extra`): from the probes whose saved tensors (cache layers) have
+the base's structure, checked at the same fresh configuration; a size that cannot be
+placed leaves its layer's saved tensors (the model's cache) undeclared, never guessed,
+and never costs a dim its place in the formula. Which saved tensors are kept once per
+step rather than per example is seen by recording the base with two and three examples
+(:func:`_per_batch`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
@@ -304,6 +313,7 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
     saved = _fit_extra(session, check, fixed, _saved_sizes)
     if saved:
         saved = _per_batch(session, saved)
+        _fp32_kinds(session)
     cache = _fit_extra(session, check, fixed, _cache_sizes)
     model = Builder(base_t, final, name, session.called, saved,
                     None if cache is None else (cache_groups(base_t)[0], cache, axes[0] if axes else None)).build()
@@ -355,10 +365,39 @@ def _per_batch(session, saved: list) -> list:
     return out
 
 
+def _fp32_kinds(session) -> None:
+    """Mark the saved tensors that stay in fp32 whatever the model's dtype (LayerNorm's
+    and BatchNorm's statistics, an RMS norm's upcast): the base recorded again in
+    bfloat16, a tensor saved there in fp32 by the same module with the same shape is
+    ``float32`` (as many of the base's as the bf16 recording has)."""
+    import torch
+
+    base = session.templates[0]
+    at_dtype = getattr(session.run, "at_dtype", None)
+    try:
+        other = at_dtype(session.base, torch.bfloat16) if at_dtype is not None else None
+    except Exception:  # noqa: BLE001 - the model does not run in bf16 on meta: its kinds as recorded
+        return
+    if other is None:
+        return
+    fp32 = Counter({(path, shape): n for (path, kind, shape), n in _saved_records(other).items() if kind == "float32"})
+    left = {1: fp32.copy(), -1: fp32.copy()}
+
+    def visit(node):
+        for k, (what, kind, slots, sign, times) in enumerate(node.saved):
+            key = (what, tuple(base.saved_values[s] for s in slots[1]))
+            if kind == "activation" and left[sign][key] > 0:
+                left[sign][key] -= 1
+                node.saved[k] = (what, "float32", slots, sign, times)
+        for item, _, _ in node.items:
+            if hasattr(item, "saved"):
+                visit(item)
+
+    visit(base.root)
+
+
 def _saved_records(recording):
     """``Counter`` of (module path, kind, shape) of what a recording saved."""
-    from collections import Counter
-
     found: Counter = Counter()
 
     def visit(node):

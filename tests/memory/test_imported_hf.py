@@ -83,7 +83,8 @@ def torch_model(name, changes, dtype=None):
 
 
 def token_inputs(batch, seq, decoder=None):
-    kwargs = {"input_ids": torch.randint(0, 100, (batch, seq)), "attention_mask": torch.ones(batch, seq, dtype=torch.long)}
+    kwargs = {"input_ids": torch.randint(0, 100, (batch, seq)),
+              "attention_mask": torch.ones(batch, seq, dtype=torch.long)}
     if decoder is not None:
         kwargs["decoder_input_ids"] = torch.randint(0, 100, (batch, decoder))
     return kwargs
@@ -93,9 +94,11 @@ def token_inputs(batch, seq, decoder=None):
 ACTIVATIONS = {
     "gpt2": [({}, {"seq_len": 16}, 2), ({"n_embd": 48, "n_head": 6, "n_layer": 3}, {"seq_len": 24}, 3)],
     "gpt2_no_dropout": [({}, {"seq_len": 16}, 2), ({"n_embd": 48, "n_layer": 3}, {"seq_len": 20}, 3)],
-    "llama": [({}, {"seq_len": 16}, 2), ({"hidden_size": 64, "head_dim": 16, "num_hidden_layers": 3}, {"seq_len": 24}, 3)],
+    "llama": [({}, {"seq_len": 16}, 2),
+              ({"hidden_size": 64, "head_dim": 16, "num_hidden_layers": 3}, {"seq_len": 24}, 3)],
     "bert": [({}, {"seq_len": 16}, 2), ({"hidden_size": 64, "num_hidden_layers": 3}, {"seq_len": 24}, 3)],
-    "t5": [({}, {"seq_len": 16, "decoder_seq_len": 8}, 2), ({"d_model": 64}, {"seq_len": 24, "decoder_seq_len": 12}, 3)],
+    "t5": [({}, {"seq_len": 16, "decoder_seq_len": 8}, 2),
+           ({"d_model": 64}, {"seq_len": 24, "decoder_seq_len": 12}, 3)],
     "vit": [({}, {}, 2), ({"image_size": 32, "hidden_size": 64}, {}, 3)],
 }
 
@@ -146,7 +149,8 @@ def cache_bytes(module, batch, seq) -> int:
 
 CACHE = {
     "llama": [({}, 16, 2), ({"hidden_size": 64, "head_dim": 16, "num_hidden_layers": 3}, 24, 3)],
-    "mistral": [({}, 8, 2), ({"hidden_size": 64, "head_dim": 16, "num_hidden_layers": 3}, 24, 3)],  # 8 < window − 1 < 24
+    # 8 tokens below the window (12 − 1 kept), 24 above it
+    "mistral": [({}, 8, 2), ({"hidden_size": 64, "head_dim": 16, "num_hidden_layers": 3}, 24, 3)],
     "qwen2": [({}, 16, 2), ({"hidden_size": 64, "num_hidden_layers": 3}, 24, 3)],
     "falcon": [({}, 16, 2), ({"hidden_size": 64, "num_hidden_layers": 3}, 24, 3)],
     "gpt2": [({}, 16, 2), ({"n_embd": 64, "n_layer": 3}, 24, 3)],

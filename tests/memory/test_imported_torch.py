@@ -82,7 +82,8 @@ def test_mlp(p):
 def test_cnn_with_max_pool(p):
     module = cnn(p)
     points = [({"H": 16, "W": 20}, 2), ({"H": 23, "W": 12}, 3)]
-    for model in (imported(module, (3, "H", "W"), {"H": 16, "W": 16}), traced(module, (3, "H", "W"), {"H": 16, "W": 16})):
+    base = {"H": 16, "W": 16}
+    for model in (imported(module, (3, "H", "W"), base), traced(module, (3, "H", "W"), base)):
         check(model, module, (3, "H", "W"), points)
 
 
