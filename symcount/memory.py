@@ -189,7 +189,7 @@ def _stage_share(count, p: Plan) -> tuple[list, list]:
     conditions = []
     if p.pp == 1:
         return shares, conditions
-    top = _top_boundaries(count)
+    top = _top_boundaries(count) or _folded_stack(count)
     if not top:
         raise ArgumentError(f"{count.name}: memory(pp={p.pp}): pipeline parallelism splits a stack of repeated "
                             "layers over stages, and this model has none")
@@ -212,6 +212,17 @@ def _stage_share(count, p: Plan) -> tuple[list, list]:
     for i in range(first_start):
         shares[i] = Integer(1)
     return shares, conditions
+
+
+def _folded_stack(count) -> list:
+    """An imported model's stack of layers: the records folded with one symbolic
+    multiplicity (``num_hidden_layers``), from the first to the last, as a boundary-like
+    span (no tensor keys)."""
+    base = count.symbolic or count
+    folded = [i for i, r in enumerate(base.layers) if not r.repeat.is_number]
+    if not folded or len(base.layers) != len(count.layers):
+        return []
+    return [(None, None, None, None, folded[0], folded[-1] + 1, Integer(0))]
 
 
 def _top_boundaries(count) -> list:
