@@ -16,7 +16,7 @@ from ..dims import (as_expr, as_nonnegative_tuple, as_tuple, divisible, keras_co
                     keras_deconv_length, product)
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight, ranked
-from ..saved import Saved, elements
+from ..saved import Saved, elements, saved_input
 from .activations import activation_saved, check_activation
 from .arguments import argument_rule, check_data_format, rules, strides_or_dilation_one
 
@@ -61,24 +61,38 @@ def same_padding_total(n, kernel, stride, dilation=1):
     return sympy.Max(0, (sympy.ceiling(n / stride) - 1) * stride + effective - n)
 
 
+def channels_first(shape, name="channels-first copy"):
+    """What Keras's torch backend makes of a channels-last input for a convolution or a
+    pooling, per example: ``permute`` to channels-first then ``.contiguous()`` (and
+    ``contiguous(memory_format=channels_last)`` for 2-D and 3-D convolutions), a copy of the
+    input's size; no copy when the channels or the spatial positions are decidedly 1
+    (the permuted tensor is then already contiguous, so the input itself is kept).
+    Symbolic sizes that turn out to be 1 are taken as the common case, a copy."""
+    channels, spatial = shape[-1], product(shape[1:-1])
+    if sympy.Eq(channels, 1) is sympy.true or sympy.Eq(spatial, 1) is sympy.true:
+        return saved_input(shape)
+    return Saved(name, channels * spatial)
+
+
 def torch_input(shape, kernel_size, strides, dilation, padding, name="channels-first copy"):
     """The tensor torch convolves or pools for a channels-last Keras input, per example:
     Keras's torch backend permutes the input to channels-first and copies it
     (``_transpose_spatial_inputs``: ``.contiguous()``); with ``same`` padding that is
     asymmetric on some axis (an odd total) it pads that copy on every axis
-    (``_apply_same_padding``), and the padded tensor is what the op keeps. Undecided
-    parity (symbolic sizes with strides) gives a ``Piecewise``."""
+    (``_apply_same_padding``), and the padded tensor is what the op keeps; without
+    padding see :func:`channels_first`. Undecided parity (symbolic sizes with strides)
+    gives a ``Piecewise``."""
     channels, spatial = shape[-1], shape[1:-1]
     plain = channels * product(spatial)
     if padding != "same":
-        return Saved(name, plain)
+        return channels_first(shape, name)
     totals = [same_padding_total(n, k, st, d) for n, k, st, d in zip(spatial, kernel_size, strides, dilation)]
     odd = sympy.Or(*(sympy.Ne(sympy.Mod(t, 2), 0) for t in totals))
     padded = channels * product([n + t for n, t in zip(spatial, totals)])
     if odd is sympy.true:
         return Saved(f"padded {name}", padded)
     if odd is sympy.false:
-        return Saved(name, plain)
+        return channels_first(shape, name)
     return Saved(f"{name} (padded when asymmetric)", sympy.Piecewise((padded, odd), (plain, True)))
 
 
@@ -311,7 +325,7 @@ class _ConvTranspose(_Windowed):
     def _convolved(self, shape):
         """The channels-first copy of the input (``conv_transpose`` pads nothing: ``same``
         crops the output)."""
-        return Saved("channels-first copy", elements(shape))
+        return channels_first(shape)
 
     def macs(self, shape):
         return product(shape[1:-1]) * product(self.kernel_size) * shape[-1] * self.filters

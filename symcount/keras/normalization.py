@@ -81,9 +81,13 @@ def _check_axes(axes, shape, owner: str, batch_ok: bool = False) -> None:
 
 
 def _rows(shape, axis):
-    """Elements per example over the normalized axes' sizes: the statistics' count."""
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    return elements(shape) / product([shape[a] for a in axes])
+    """``(count, per_batch)`` of a normalization's statistics: one per row, the elements
+    per example over the normalized axes' sizes; normalized over the batch axis too, the
+    rows are the other axes', once per batch."""
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    if 0 in axes:
+        return product([s for i, s in enumerate(shape) if i not in axes]), True
+    return elements(shape) / product([shape[a] for a in axes]), False
 
 
 class LayerNormalization(Layer):
@@ -123,10 +127,11 @@ class LayerNormalization(Layer):
     def saved(self, shape):
         """Training: the input and two fp32 statistics per row (the elements over the
         normalized axes); with ``rms_scaling`` one statistic and the normalized input."""
-        n = _rows(shape, self.axis)
+        n, once = _rows(shape, self.axis)
         if self.rms_scaling:
-            return (saved_input(shape), Saved("rms", n, "float32"), Saved("normalized", elements(shape)))
-        return (saved_input(shape), Saved("mean", n, "float32"), Saved("inverse std", n, "float32"))
+            return (saved_input(shape), Saved("rms", n, "float32", per_batch=once), Saved("normalized", elements(shape)))
+        return (saved_input(shape), Saved("mean", n, "float32", per_batch=once),
+                Saved("inverse std", n, "float32", per_batch=once))
 
 class GroupNormalization(Layer):
     """Keras ``GroupNormalization(groups=32, axis=-1, epsilon=0.001, center=True,
@@ -193,5 +198,5 @@ class UnitNormalization(Layer):
     def saved(self, shape):
         """Training: the input, two statistics per row (the squared norm and its inverse
         square root) and a 0-d constant once per batch."""
-        n = _rows(shape, self.axis)
-        return (saved_input(shape), Saved("norm statistics", 2 * n), Saved("epsilon", 1, per_batch=True))
+        n, once = _rows(shape, self.axis)
+        return (saved_input(shape), Saved("norm statistics", 2 * n, per_batch=once), Saved("epsilon", 1, per_batch=True))

@@ -16,7 +16,7 @@ from ..errors import ArgumentError
 from ..layer import Layer, ranked
 from ..saved import Saved, elements, saved_input, saved_output
 from .arguments import check_bool, check_data_format
-from .conv import same_padding_total
+from .conv import channels_first, same_padding_total
 
 
 def check_pool_padding(padding, owner: str) -> str:
@@ -94,7 +94,7 @@ class _MaxPooling(_Pooling):
         padded one with asymmetric ``same``), and the int64 index of every output element's
         maximum (``max_pool{r}d_with_indices``)."""
         indices = Saved("indices", elements(self.output_shape(shape)), "int64")
-        return (Saved("channels-first copy", elements(shape)), *_padded(self, shape), indices)
+        return (channels_first(shape), *_padded(self, shape), indices)
 
     """Keras ``MaxPoolingND``: ``pool_size`` defaults to 2 on every axis."""
 
@@ -106,7 +106,7 @@ class _AveragePooling(_Pooling):
     def saved(self, shape):
         """Training on Keras's torch backend: the channels-first copy of the input (and the
         padded one with asymmetric ``same``), which ``avg_pool{r}d`` keeps."""
-        return (Saved("channels-first copy", elements(shape)), *_padded(self, shape))
+        return (channels_first(shape), *_padded(self, shape))
 
     """Keras ``AveragePoolingND``: ``pool_size`` is required."""
 

@@ -25,6 +25,14 @@ L = keras.layers
 BATCHES = (2, 3)
 
 
+pytestmark = pytest.mark.oracle
+
+
+def _batches(values):
+    """Both batch sizes at the first size (per example and per batch apart), one at the second."""
+    return BATCHES if values is SIZES[0] or not values else BATCHES[:1]
+
+
 def ours(layer, template, values, attention="eager"):
     """symcount's bytes (float32, CPU) of ``layer`` on ``template`` at each of ``BATCHES``."""
     several = isinstance(template, list)
@@ -35,7 +43,7 @@ def ours(layer, template, values, attention="eager"):
         count = K.Sequential([K.Input(template), layer]).count()
     used = {k: v for k, v in values.items() if k in {d.name for d in count.dims}}
     found = []
-    for batch in BATCHES:
+    for batch in _batches(values):
         memory = count.subs(**used).memory(device="cpu", batch_size=batch, attention=attention)
         assert memory.undeclared == ()
         found.append(int(memory.activations))
@@ -52,8 +60,8 @@ def truth(factory, template, values, integer=None):
     """Keras's bytes at each of ``BATCHES`` (a fresh layer each time)."""
     shape = _concrete(template, values)
     if isinstance(shape, list):
-        return [keras_saved_bytes(factory(), [(b, *s) for s in shape], integer) for b in BATCHES]
-    return [keras_saved_bytes(factory(), (b, *shape), integer) for b in BATCHES]
+        return [keras_saved_bytes(factory(), [(b, *s) for s in shape], integer) for b in _batches(values)]
+    return [keras_saved_bytes(factory(), (b, *shape), integer) for b in _batches(values)]
 
 
 HWC, TC = (H, W, 3), (T, 4)
@@ -221,3 +229,21 @@ def test_multi_head_attention(kwargs):
     for values in SIZES:
         theirs = truth(lambda: _SelfAttention(**kwargs), (T, 6), values)
         assert ours(K.MultiHeadAttention(**kwargs), (T, 6), values, attention) == theirs, (kwargs, values)
+
+
+@pytest.mark.parametrize("make", [lambda: K.Conv2D(4, 3), lambda: K.MaxPooling2D(), lambda: K.Conv1D(2, 3)],
+                         ids=["Conv2D", "MaxPooling2D", "Conv1D"])
+def test_one_channel_keeps_the_input_itself(make):
+    """With one channel the channels-first permutation is already contiguous: no copy,
+    the layer keeps its input (a grayscale image's first convolution)."""
+    template = (H, W, 1) if not isinstance(make(), K.Conv1D) else (T, 1)
+    for values in SIZES:
+        layer = make()
+        assert ours(layer, template, values) == truth(lambda: keras_layer(make()), template, values)
+
+
+def test_one_position_keeps_the_input_itself():
+    """At one spatial position (a numeric 1×1) the permutation is a no-op too."""
+    for channels in (3, 5):
+        template = (1, 1, channels)
+        assert ours(K.Conv2D(4, 1), template, {}) == truth(lambda: L.Conv2D(4, 1), template, {})
