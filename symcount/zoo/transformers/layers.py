@@ -220,19 +220,19 @@ class EagerAttention(Layer):
         outputs itself leaves them out: ``flash_inputs=None``)."""
         heads, kv, d = self.num_heads, self.num_key_value_heads, self.head_dim
         scores = heads * length * source
-        out = [Saved("query", heads * length * d, attention="eager"),
-               Saved("key", heads * source * d, attention="eager"),
-               Saved("value", heads * source * d, attention="eager"),
-               Saved("probabilities", scores, selective=True, attention="eager")]
+        out = [Saved("query", heads * length * d, attention="eager", parallel=True),
+               Saved("key", heads * source * d, attention="eager", parallel=True),
+               Saved("value", heads * source * d, attention="eager", parallel=True),
+               Saved("probabilities", scores, selective=True, attention="eager", parallel=True)]
         if self.dropout > 0:
-            out += [Saved("dropout mask", scores, "mask", selective=True, attention="eager"),
-                    Saved("dropped probabilities", scores, selective=True, attention="eager")]
+            out += [Saved("dropout mask", scores, "mask", selective=True, attention="eager", parallel=True),
+                    Saved("dropped probabilities", scores, selective=True, attention="eager", parallel=True)]
         if flash_inputs is not None:
             tensors = ("input", "input1", "input2") if flash_inputs else ("", "", "")
-            out += [Saved("query", heads * length * d, tensor=tensors[0], attention="flash"),
-                    Saved("key", kv * source * d, tensor=tensors[1], attention="flash"),
-                    Saved("value", kv * source * d, tensor=tensors[2], attention="flash")]
-        out.append(Saved("logsumexp", heads * length, "float32", attention="flash"))
+            out += [Saved("query", heads * length * d, tensor=tensors[0], attention="flash", parallel=True),
+                    Saved("key", kv * source * d, tensor=tensors[1], attention="flash", parallel=True),
+                    Saved("value", kv * source * d, tensor=tensors[2], attention="flash", parallel=True)]
+        out.append(Saved("logsumexp", heads * length, "float32", attention="flash", parallel=True))
         return out
 
     def saved(self, shape):
@@ -337,19 +337,21 @@ class _Attention(Module):
         the kernel's tensors (:meth:`EagerAttention.kernel_saved`), and the heads
         concatenated, ``L·heads·head_dim``: the output projection's input (the flash
         kernel's output is that same tensor), or without an output projection the
-        module's output, which the flash kernel keeps."""
+        module's output, which the flash kernel keeps. Under tensor parallelism the
+        kernel's tensors and the heads are split over the devices (the query, key and
+        value projections are column-parallel), the input and the encoder's states whole."""
         _sequence(self, shape)
         length = shape[1]
         source = length if self.key_value_length is None else self.key_value_length
         out = [saved_input(shape)]
         if self.key_value_length is not None and self.saves_key_value_states:
-            out.append(Saved("key/value states", source * self.hidden_size))
+            out.append(Saved("key/value states", source * self.hidden_size, parallel=False))
         out += self.attention.kernel_saved(length, source)
         heads = length * self.num_heads * self.head_dim
         if self.names[3] is None:
-            out.append(Saved("output", heads, tensor="output", attention="flash"))
+            out.append(Saved("output", heads, tensor="output", attention="flash", parallel=True))
         else:
-            out.append(Saved("heads", heads))
+            out.append(Saved("heads", heads, parallel=True))
         return out
 
     def parallel_sizes(self, shape):
@@ -401,9 +403,10 @@ class GPT2Attention(Module):
     def saved(self, shape):
         _sequence(self, shape)
         length = shape[1]
-        out = [saved_input(shape), *self.attention.kernel_saved(length, length), Saved("heads", length * self.embed_dim)]
+        out = [saved_input(shape), *self.attention.kernel_saved(length, length),
+               Saved("heads", length * self.embed_dim, parallel=True)]
         if self.resid_pdrop > 0:
-            out.append(Saved("resid_dropout mask", length * self.embed_dim, "mask"))
+            out.append(Saved("resid_dropout mask", length * self.embed_dim, "mask", parallel=False))
         return out
 
     def parallel_sizes(self, shape):
@@ -531,7 +534,7 @@ class LlamaMLP(Module):
 
     Saved: the input (the projections'), and four tensors of ``L·intermediate_size``: the
     gate (SiLU's input), SiLU's output and the up projection (the product's operands),
-    and their product (``down_proj``'s input).
+    and their product (``down_proj``'s input); those four split under tensor parallelism.
     """
 
     def __init__(self, hidden_size, intermediate_size, mlp_bias=False, name=None):
@@ -550,7 +553,8 @@ class LlamaMLP(Module):
 
     def saved(self, shape):
         width = elements(shape) / shape[-1] * self.intermediate_size
-        return (saved_input(shape), *(Saved(name, width) for name in ("gate", "SiLU(gate)", "up", "SiLU(gate)·up")))
+        return (saved_input(shape),
+                *(Saved(name, width, parallel=True) for name in ("gate", "SiLU(gate)", "up", "SiLU(gate)·up")))
 
     def parallel_sizes(self, shape):
         return (("intermediate_size", self.intermediate_size),)
@@ -583,9 +587,9 @@ class T5DenseGatedActDense(Module):
     def saved(self, shape):
         width = elements(shape) / shape[-1] * self.d_ff
         names = ["wi_0(x)", *NewGELUActivation.internal, "gelu_new(wi_0(x))", "wi_1(x)", "wo input"]
-        out = [saved_input(shape), *(Saved(name, width) for name in names)]
+        out = [saved_input(shape), *(Saved(name, width, parallel=True) for name in names)]
         if self.dropout > 0:
-            out.append(Saved("dropout mask", width, "mask"))
+            out.append(Saved("dropout mask", width, "mask", parallel=True))
         return out
 
     def parallel_sizes(self, shape):
