@@ -82,6 +82,8 @@ def entries() -> list[Entry]:
 
 def entry(name: str) -> Entry:
     """The entry called ``name``; an unknown name lists the known ones."""
+    if not isinstance(name, str):
+        raise ArgumentError(f"a zoo entry is named by a string ('transformers:GPT2Model'). Received: {name!r}")
     family = name.partition(":")[0]
     if family in FAMILIES:
         _load(family)
@@ -103,8 +105,25 @@ def _split(e: Entry, arguments: dict) -> tuple[dict, dict]:
         raise ArgumentError(f"{e.name}: unknown argument {unknown[0]!r}. "
                             f"Arguments: {', '.join(e.arguments) or '(none)'}")
     options = {k: arguments.get(k, v) for k, v in e.options.items()}
+    for k in e.options:
+        if k in arguments:
+            _check_option(e.name, k, arguments[k])
     values = {k: arguments[k] for k in e.dims if k in arguments}
     return options, values
+
+
+def _check_option(entry_name: str, name: str, value) -> None:
+    """An option is a plain value: None, a bool, an int, a finite float or a string."""
+    import math
+
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int) and abs(value) < 10 ** 40:
+        return
+    if isinstance(value, float) and math.isfinite(value):
+        return
+    raise ArgumentError(f"{entry_name}: option {name}={value!r}: expected None, a bool, an integer below 10^40, "
+                        "a finite number or a string")
 
 
 @functools.lru_cache(maxsize=64)

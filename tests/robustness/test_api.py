@@ -73,3 +73,14 @@ def test_from_keras_text_that_is_no_model(value, says):
 def test_spec_load_of_no_path(path, says):
     with pytest.raises(SymcountError, match=re.escape(says)):
         spec.load(path)
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda: zoo.entry(3), "a zoo entry is named by a string"),
+    (lambda: zoo.symbolic("transformers:GPT2Model", n_inner=[1]), r"option n_inner=\[1\]: expected None"),
+    (lambda: zoo.get("keras:MobileNet", alpha=float("inf")), "option alpha=inf: expected None"),
+    (lambda: zoo.get("keras:MobileNet", alpha=10 ** 50), "an integer below 10\\^40"),
+], ids=["entry-not-a-string", "option-a-list", "option-infinite", "option-huge"])
+def test_zoo_refuses_what_is_no_name_or_plain_option(call, says):
+    with pytest.raises(SymcountError, match=says):
+        call()
