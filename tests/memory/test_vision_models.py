@@ -65,13 +65,16 @@ def test_cnn_with_max_pool(p):
         check(count, {"H": h, "W": w}, module, *inputs((BATCH, 3, h, w), grad=False))
 
 
-@pytest.mark.parametrize("name, options", [("resnet18", {}), ("mobilenet_v2", {}),
-                                           ("mobilenet_v2", {"dropout": 0.0})])
-def test_torchvision_zoo(name, options):
+@pytest.mark.parametrize("name, options, sizes", [
+    ("resnet18", {}, ((64, 67), (37, 45))),
+    ("mobilenet_v2", {}, ((48, 51), (33, 40))),
+    ("mobilenet_v2", {"dropout": 0.0}, ((40, 35),)),
+])
+def test_torchvision_zoo(name, options, sizes):
     count = zoo.symbolic(f"torchvision:{name}", **options)
-    for h, w in ((64, 67), (37, 45)):
-        torch.manual_seed(0)
-        module = MODELS[name](num_classes=10, **options)
+    torch.manual_seed(0)
+    module = MODELS[name](num_classes=10, **options)
+    for h, w in sizes:
         check(count, {"H": h, "W": w, "num_classes": 10}, module, *inputs((BATCH, 3, h, w), grad=False))
 
 
@@ -96,3 +99,13 @@ def test_lstm_native_kernel(p):
                            st.Dropout(p), st.Linear(9, 5)]).count()
     for length in (7, 12):
         check(count, {"L": length}, _Tagger(50, 6, 9, 2, p), *inputs((length, BATCH), integer=50), native=True)
+
+
+@pytest.mark.parametrize("name", ["squeezenet1_1", "vgg11_bn"])
+def test_more_torchvision_entries(name):
+    """Fire modules' in-place ReLUs and concatenations (SqueezeNet), BatchNorm after every
+    convolution (VGG-BN): one size each."""
+    count = zoo.symbolic(f"torchvision:{name}")
+    torch.manual_seed(0)
+    check(count, {"H": 48, "W": 51, "num_classes": 10}, MODELS[name](num_classes=10), *inputs((BATCH, 3, 48, 51),
+                                                                                             grad=False))
