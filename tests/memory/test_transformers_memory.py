@@ -167,3 +167,16 @@ def test_flash_attention_is_what_the_cpu_flash_kernel_saves(family):
     count = count.subs({k: v for k, v in dims.items() if k in {d.name for d in count.dims}})
     assert count.memory(device="cpu", batch_size=2, attention="flash").activations == \
         saved_bytes(model, *args, **kwargs)
+
+
+def test_gpt2_at_batch_size_one_keeps_the_whole_fused_projection():
+    """At batch size 1 torch's ``matmul`` folds (1, heads) into one axis without a copy, so
+    the eager kernel keeps the query as a view of ``c_attn``'s output, whose storage is
+    the query, key and value together (3·L·E), and copies the key and value (L·E each):
+    5·L·E per layer where larger batches keep three copies (3·L·E), as symcount counts."""
+    torch.manual_seed(0)
+    layers, width, _, length = SIZES[1]
+    entry, options, dims, model, inputs = FAMILIES["gpt2"](SIZES[1], 0.1)
+    args, kwargs = inputs(1)
+    assert saved_bytes(model, *args, **kwargs) - _symcount(entry, options, dims, 1) == \
+        layers * 2 * length * width * F32
