@@ -16,7 +16,7 @@ from ..dims import (as_expr, as_nonnegative_tuple, as_tuple, divisible, keras_co
                     keras_deconv_length, product)
 from ..errors import ArgumentError
 from ..layer import Layer, Requirement, Weight, ranked
-from ..saved import Saved, elements, saved_input
+from ..saved import Saved, saved_input
 from .activations import activation_saved, check_activation
 from .arguments import argument_rule, check_data_format, rules, strides_or_dilation_one
 

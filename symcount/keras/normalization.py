@@ -129,7 +129,8 @@ class LayerNormalization(Layer):
         normalized axes); with ``rms_scaling`` one statistic and the normalized input."""
         n, once = _rows(shape, self.axis)
         if self.rms_scaling:
-            return (saved_input(shape), Saved("rms", n, "float32", per_batch=once), Saved("normalized", elements(shape)))
+            return (saved_input(shape), Saved("rms", n, "float32", per_batch=once),
+                    Saved("normalized", elements(shape)))
         return (saved_input(shape), Saved("mean", n, "float32", per_batch=once),
                 Saved("inverse std", n, "float32", per_batch=once))
 
@@ -199,4 +200,5 @@ class UnitNormalization(Layer):
         """Training: the input, two statistics per row (the squared norm and its inverse
         square root) and a 0-d constant once per batch."""
         n, once = _rows(shape, self.axis)
-        return (saved_input(shape), Saved("norm statistics", 2 * n, per_batch=once), Saved("epsilon", 1, per_batch=True))
+        return (saved_input(shape), Saved("norm statistics", 2 * n, per_batch=once),
+                Saved("epsilon", 1, per_batch=True))

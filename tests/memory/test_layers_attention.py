@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-import torch
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 

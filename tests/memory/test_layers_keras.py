@@ -141,7 +141,8 @@ def test_layer_saves_what_autograd_saves(name, make, template):
 
 MERGES = [
     ("Add", lambda: K.Add(), 2), ("Subtract", lambda: K.Subtract(), 2), ("Average", lambda: K.Average(), 3),
-    ("Multiply", lambda: K.Multiply(), 2), ("Multiply 3", lambda: K.Multiply(), 3), ("Maximum 3", lambda: K.Maximum(), 3),
+    ("Multiply", lambda: K.Multiply(), 2), ("Multiply 3", lambda: K.Multiply(), 3),
+    ("Maximum 3", lambda: K.Maximum(), 3),
     ("Minimum", lambda: K.Minimum(), 2), ("Concatenate", lambda: K.Concatenate(), 2),
     ("Dot", lambda: K.Dot(axes=2), 2), ("Dot normalize", lambda: K.Dot(axes=2, normalize=True), 2),
 ]

@@ -95,8 +95,8 @@ class _Tagger(nn.Module):
 @pytest.mark.parametrize("p", [0.0, 0.25])
 def test_lstm_native_kernel(p):
     L, = sc.dims("L")
-    count = st.Sequential([st.Input((L,), batch_first=False), st.Embedding(50, 6), st.LSTM(6, 9, num_layers=2, dropout=p),
-                           st.Dropout(p), st.Linear(9, 5)]).count()
+    count = st.Sequential([st.Input((L,), batch_first=False), st.Embedding(50, 6),
+                           st.LSTM(6, 9, num_layers=2, dropout=p), st.Dropout(p), st.Linear(9, 5)]).count()
     for length in (7, 12):
         check(count, {"L": length}, _Tagger(50, 6, 9, 2, p), *inputs((length, BATCH), integer=50), native=True)
 
