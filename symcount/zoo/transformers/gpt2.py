@@ -16,7 +16,9 @@ n_positions``. The options ``embd_pdrop``, ``attn_pdrop`` and ``resid_pdrop`` ar
 GPT2Config's dropout probabilities (0.1 each): dropout saves a mask in training (none at 0).
 The MLP's activation is transformers' ``gelu_new`` (:class:`NewGELUActivation`). Tensor
 parallelism as Megatron-LM splits GPT: ``c_attn``, ``c_fc`` column-parallel, ``c_proj`` s
-row-parallel, ``wte`` vocabulary-parallel (``lm_head`` column-parallel over the vocabulary). With the default ``n_inner=None`` (``4·n_embd``) the parameter count is
+row-parallel, ``wte`` vocabulary-parallel (``lm_head`` column-parallel over the vocabulary).
+
+With the default ``n_inner=None`` (``4·n_embd``) the parameter count is
 ``12·n_layer·n_embd² + 13·n_layer·n_embd + (vocab_size + n_positions)·n_embd + 2·n_embd``.
 """
 
