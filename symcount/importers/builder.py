@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..errors import ArgumentError
 from ..layer import Product, Requirement
 from ..saved import Saved
 from ._common import Call, Opaque, Recorded
@@ -93,7 +94,7 @@ class CacheRule:
     def __call__(self, shape, tokens=None):
         if tokens is None:
             if self.seq is None:
-                raise ValueError("the cache needs a number of tokens: give seq_len")
+                raise ArgumentError("memory(kv_cache=True): this model has no sequence dim; give seq_len")
             from ..dims import dim
 
             tokens = dim(self.seq)

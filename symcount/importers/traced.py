@@ -520,10 +520,10 @@ def _fit_extra(session, check, fixed, sizes_of) -> list | None:
 def numbers(run, values: dict, name: str) -> Traced:
     """The model at ``values`` with every size a number (no formula)."""
     t, called, _ = run(values)
+    # numbers at one configuration: the saved tensors as recorded (each per example); no
+    # cache is declared (its tokens would have no sequence length to follow)
     saved = None if t.saved_key == INFERENCE else [sympy.Integer(v) for v in t.saved_values]
-    groups = cache_groups(t)
-    cache = None if groups is None else (groups[0], [sympy.Integer(v) for g in groups[1] for v in g], None)
-    model = Builder(t, [sympy.Integer(v) for v in t.values], name, called, saved, cache).build()
+    model = Builder(t, [sympy.Integer(v) for v in t.values], name, called, saved).build()
     return Traced(model, (), {}, list(t.uncounted), None)
 
 
