@@ -94,7 +94,10 @@ class _Dropout(TorchLayer):
             return ()
         if self.p == 1:
             return (Saved("zero", 1, per_batch=True),)
-        return (Saved("mask", elements(shape), "activation" if self.inplace else "mask"),)
+        return (self._mask(shape),)
+
+    def _mask(self, shape):
+        return Saved("mask", elements(shape), "activation" if self.inplace else "mask")
 
     def requirements(self, shape):
         if self.ranks is not None and len(shape) not in self.ranks:
@@ -109,43 +112,37 @@ class Dropout(_Dropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "Dropout")
 
 
-class Dropout1d(_Dropout):
+class _FeatureDropout(_Dropout):
+    """The dropouts of whole channels (``Dropout1d/2d/3d``)."""
+
+    def _mask(self, shape):
+        """Noise of one element per channel (``C``) in the activation's dtype
+        (``aten::feature_dropout``'s ``_dropout_impl``)."""
+        return Saved("mask", shape[1])
+
+
+class Dropout1d(_FeatureDropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "Dropout1d") + " Input ``(N, C, L)``."
     ranks = (3,)
 
-    def saved(self, shape):
-        """Training: noise of one element per channel (``C``) in the activation's dtype
-        (``aten::feature_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
-        return () if self.p == 0 or self.p == 1 else (Saved("mask", shape[1]),)
 
-
-class Dropout2d(_Dropout):
+class Dropout2d(_FeatureDropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "Dropout2d") + " Input ``(N, C, H, W)``."
     ranks = (4,)
 
-    def saved(self, shape):
-        """Training: noise of one element per channel (``C``) in the activation's dtype
-        (``aten::feature_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
-        return () if self.p == 0 or self.p == 1 else (Saved("mask", shape[1]),)
 
-
-class Dropout3d(_Dropout):
+class Dropout3d(_FeatureDropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "Dropout3d") + " Input ``(N, C, D, H, W)``."
     ranks = (5,)
-
-    def saved(self, shape):
-        """Training: noise of one element per channel (``C``) in the activation's dtype
-        (``aten::feature_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
-        return () if self.p == 0 or self.p == 1 else (Saved("mask", shape[1]),)
 
 
 class AlphaDropout(_Dropout):
     __doc__ = _Dropout.__doc__.replace("{cls}", "AlphaDropout")
 
-    def saved(self, shape):
-        """Training: noise of the input's size in the activation's dtype
-        (``aten::alpha_dropout``'s ``_dropout_impl``), nothing when ``p`` is 0 or 1."""
-        return () if self.p == 0 or self.p == 1 else (Saved("mask", elements(shape)),)
+    def _mask(self, shape):
+        """Noise of the input's size in the activation's dtype (``aten::alpha_dropout``'s
+        ``_dropout_impl``)."""
+        return Saved("mask", elements(shape))
 
 
 class Flatten(Layer):

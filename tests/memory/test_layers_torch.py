@@ -101,6 +101,8 @@ CASES = [
     ("Dropout", lambda: st.Dropout(0.3), lambda: nn.Dropout(0.3), CHW),
     ("Dropout p=0", lambda: st.Dropout(0.0), lambda: nn.Dropout(0.0), CHW),
     ("Dropout p=1", lambda: st.Dropout(1.0), lambda: nn.Dropout(1.0), CHW),
+    ("Dropout2d p=1", lambda: st.Dropout2d(1.0), lambda: nn.Dropout2d(1.0), CHW),
+    ("AlphaDropout p=1", lambda: st.AlphaDropout(1.0), lambda: nn.AlphaDropout(1.0), CHW),
     ("Dropout1d", lambda: st.Dropout1d(0.3), lambda: nn.Dropout1d(0.3), (3, L)),
     ("Dropout2d", lambda: st.Dropout2d(0.3), lambda: nn.Dropout2d(0.3), CHW),
     ("Dropout3d", lambda: st.Dropout3d(0.3), lambda: nn.Dropout3d(0.3), (3, L, H, W)),
