@@ -87,7 +87,8 @@ class Dropout(Layer):
         """Training on Keras's torch backend: ``torch.nn.functional.dropout``'s mask (kind
         ``mask``: 1 byte on CUDA, the activation's dtype on the CPU); with ``noise_shape`` a
         1-byte mask of that shape (its ``None`` entries are the input's sizes), by
-        ``where``. Nothing when ``rate`` is 0 (Keras skips it) or 1 (a constant per batch)."""
+        ``where``. Nothing when ``rate`` is 0 (Keras returns the input) or 1 (measured: nothing
+        is kept)."""
         if self.rate == 0 or self.rate == 1:
             return ()
         if self.noise_shape is None:
