@@ -103,6 +103,7 @@ CASES = [
     ("GlobalMaxPooling1D", lambda: K.GlobalMaxPooling1D(keepdims=True), TC),
     ("Dropout", lambda: K.Dropout(0.3), HWC),
     ("Dropout 0", lambda: K.Dropout(0.0), HWC),
+    ("Dropout 1", lambda: K.Dropout(1.0), HWC),
     ("Dropout noise_shape", lambda: K.Dropout(0.3, noise_shape=(None, 1, None, 3)), HWC),
     ("ReLU", lambda: K.ReLU(), HWC),
     ("ReLU 6", lambda: K.ReLU(6.0), HWC),
