@@ -353,6 +353,8 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
                 continue
             if p.recompute == "selective" and entry.selective:
                 continue
+            if entry.cast and p.dtype in ("float32", "tf32"):  # the cast returns its float32 input
+                continue
             if entry.input_index is not None:
                 key = record.input_keys[entry.input_index] if entry.input_index < len(record.input_keys) else None
             elif entry.tensor == "output":

@@ -63,6 +63,9 @@ class Saved:
       keys, values and scores, the MLP's inner width); ``None`` (the default) derives it
       from the model's dataflow. A layer made of parts (an attention module) says it
       for the tensors only it sees.
+    - ``cast``: a float32 tensor cast to the compute dtype (``softmax(…, dtype=float32)
+      .to(dtype)``): a tensor of its own only when the compute dtype is not float32, where
+      the cast returns the same tensor; memory skips it in float32 (and tf32).
     """
 
     name: str
@@ -73,6 +76,7 @@ class Saved:
     attention: str | None = None
     per_batch: bool = False
     parallel: bool | None = None
+    cast: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
