@@ -94,6 +94,13 @@ class DotProductAttention(Layer):
       0``, dropout's mask and the dropped-out probabilities (``a·s²`` each) — the three
       ``selective`` recomputation recomputes.
     - ``attention="flash"``: the input, the output and the log-sum-exp (float32, ``a·s``).
+
+    In 16-bit the probabilities are in the compute dtype: the fused kernels
+    (``ScaledUpperTriangMaskedSoftmax``, ``ScaledMaskedSoftmax``) compute in float32 inside
+    but return, and save, ``softmax_results`` in the input's dtype (plus a one-element
+    ``scale_t`` on the host). Not followed: the unfused fallback, ``forward_torch_softmax``
+    (fusion off, or keys outside ``16 < sk <= 4096`` or not multiples of 4), which with
+    ``softmax_in_fp32`` keeps the probabilities in float32 and casts them back.
     """
 
     def __init__(self, num_attention_heads, kv_channels, attention_dropout=0.1, name=None):

@@ -157,12 +157,20 @@ class EagerAttention(Layer):
       (``num_key_value_heads`` heads, not repeated), its output and the log-sum-exp of
       each head and query in float32 (``H·L``); dropout keeps no mask (the kernel
       regenerates it from the RNG state).
+
+    ``softmax_float32`` (Llama's and ViT's ``softmax(scores, dim=-1, dtype=torch.float32)
+    .to(query.dtype)``; GPT-2, BERT and T5 take the softmax in the compute dtype): the
+    probabilities softmax keeps are float32 whatever the model's dtype, and in 16-bit
+    ``.to`` makes a second tensor, the one ``A·V`` keeps without dropout (dropout's own
+    output otherwise): declared ``cast`` (in float32 it is the probabilities themselves).
     """
 
     n_inputs = 3
 
-    def __init__(self, num_heads, head_dim, num_key_value_heads=None, is_causal=False, dropout=0.0, name=None):
+    def __init__(self, num_heads, head_dim, num_key_value_heads=None, is_causal=False, dropout=0.0,
+                 softmax_float32=False, name=None):
         super().__init__(name)
+        self.softmax_float32 = bool(softmax_float32)
         self.dropout = probability(dropout, "EagerAttention: dropout")
         self.num_heads = size(num_heads, "EagerAttention num_heads")
         self.head_dim = size(head_dim, "EagerAttention head_dim")
@@ -223,7 +231,11 @@ class EagerAttention(Layer):
         out = [Saved("query", heads * length * d, attention="eager", parallel=True),
                Saved("key", heads * source * d, attention="eager", parallel=True),
                Saved("value", heads * source * d, attention="eager", parallel=True),
-               Saved("probabilities", scores, selective=True, attention="eager", parallel=True)]
+               Saved("probabilities", scores, "float32" if self.softmax_float32 else "activation", selective=True,
+                     attention="eager", parallel=True)]
+        if self.softmax_float32 and not self.dropout > 0:
+            out.append(Saved("probabilities in the compute dtype", scores, selective=True, attention="eager",
+                             parallel=True, cast=True))
         if self.dropout > 0:
             out += [Saved("dropout mask", scores, "mask", selective=True, attention="eager", parallel=True),
                     Saved("dropped probabilities", scores, selective=True, attention="eager", parallel=True)]
@@ -271,6 +283,8 @@ class _Attention(Module):
     #: attribute names of the query, key, value and output projections
     names = ("q_proj", "k_proj", "v_proj", "o_proj")
     is_causal = False
+    #: whether the eager kernel takes the softmax in float32 (:class:`EagerAttention`)
+    softmax_float32 = False
 
     def _setup(self, hidden_size, num_heads, num_key_value_heads=None, head_dim=None, bias=True, out_bias=None,
                key_value_length=None, heads_divide=None, dropout=0.0):
@@ -297,7 +311,7 @@ class _Attention(Module):
             self.projections[o] = parallel(Linear(inner, self.hidden_size, bias=bias if out_bias is None else out_bias),
                                            "row")
         self.attention = EagerAttention(self.num_heads, self.head_dim, self.num_key_value_heads, self.is_causal,
-                                        dropout)
+                                        dropout, self.softmax_float32)
 
     def requirements(self, shape):
         _sequence(self, shape)
@@ -455,10 +469,12 @@ class LlamaAttention(_Attention):
     check). The rotary position embedding multiplies elementwise: no weights, no products;
     the ``cos`` and ``sin`` it saves are the model's (:class:`LlamaRotaryEmbedding`), the
     rotated query and key are what the kernel keeps. ``attention_dropout`` (0.0) drops
-    attention probabilities in training.
+    attention probabilities in training. The eager kernel's softmax is float32
+    (``softmax_float32``).
     """
 
     is_causal = True
+    softmax_float32 = True
 
     def __init__(self, hidden_size, num_attention_heads, num_key_value_heads=None, head_dim=None,
                  attention_bias=False, attention_dropout=0.0, name=None):
@@ -474,7 +490,10 @@ class ViTAttention(_Attention):
     """transformers ``ViTAttention``: ``q_proj``, ``k_proj``, ``v_proj`` = ``Linear(hidden_size,
     hidden_size, bias=qkv_bias)``, :class:`EagerAttention` (not causal), ``o_proj`` =
     ``Linear(hidden_size, hidden_size)`` (always with a bias); ``attention_probs_dropout_prob``
-    (ViTConfig: 0.0) drops attention probabilities in training."""
+    (ViTConfig: 0.0) drops attention probabilities in training. The eager kernel's softmax
+    is float32 (``softmax_float32``)."""
+
+    softmax_float32 = True
 
     def __init__(self, hidden_size, num_attention_heads, qkv_bias=True, attention_probs_dropout_prob=0.0, name=None):
         super().__init__(name)
@@ -597,12 +616,12 @@ class T5DenseGatedActDense(Module):
 
 
 def _rms_norm_saved(shape):
-    """What transformers' Python RMS norms save (``LlamaRMSNorm``, ``T5LayerNorm``):
-    ``x = input.to(float32)``; ``x.pow(2)`` and ``x * rsqrt(…)`` keep ``x`` (the input
-    itself in float32, a float32 copy of a 16-bit input: declared as the norm's own
-    float32 tensor, no other layer of these models saving the residual stream it reads),
-    ``rsqrt`` keeps its output (float32, one per row), and ``weight * x.to(dtype)`` keeps
-    the normalized rows in the input's dtype."""
+    """What ``LlamaRMSNorm`` saves: ``x = input.to(float32)``; ``x.pow(2)`` and
+    ``x * rsqrt(…)`` keep ``x`` (the input itself in float32, a float32 copy of a 16-bit
+    input: declared as the norm's own float32 tensor, no other layer of these models
+    saving the residual stream it reads), ``rsqrt`` keeps its output (float32, one per
+    row), and ``weight * x.to(dtype)`` keeps the normalized rows in the input's dtype
+    (in 16-bit the cast, the float32 rows it comes from being kept by nobody)."""
     return (Saved("input in float32", elements(shape), "float32"),
             Saved("rstd", elements(shape) / shape[-1], "float32"),
             Saved("normalized", elements(shape)))
@@ -621,13 +640,20 @@ class LlamaRMSNorm(RMSNorm):
 
 class T5LayerNorm(RMSNorm):
     """transformers ``T5LayerNorm(hidden_size, eps=1e-06)``: scales by the root mean square,
-    no mean subtracted and no bias; ``weight (hidden_size,)``. Saved: :func:`_rms_norm_saved`."""
+    no mean subtracted and no bias; ``weight (hidden_size,)``.
+
+    Saved: unlike ``LlamaRMSNorm`` the float32 copy only feeds the variance
+    (``x.to(float32).pow(2)`` keeps it), and ``x * rsqrt(…)`` keeps the input itself: in
+    float32 one tensor, in 16-bit the input and its float32 copy (``cast``); ``rsqrt``'s
+    output (float32, one per row); ``weight * h.to(dtype)`` keeps the normalized rows in
+    the input's dtype."""
 
     def __init__(self, hidden_size, eps=1e-6, name=None):
         super().__init__(hidden_size, eps, name=name)
 
     def saved(self, shape):
-        return _rms_norm_saved(shape)
+        return (saved_input(shape), Saved("input in float32", elements(shape), "float32", cast=True),
+                Saved("rstd", elements(shape) / shape[-1], "float32"), Saved("normalized", elements(shape)))
 
 
 class NewGELUActivation(GELU):
