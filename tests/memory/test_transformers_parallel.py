@@ -30,13 +30,15 @@ def test_activations_of_a_llama_layer():
     """Bytes per layer in bf16, by hand: each RMS norm keeps its input in float32 (4h),
     the float32 rstd (4) and the normalized rows (2h); the attention its input (2h,
     whole), the query, the keys and values repeated to every head, the probabilities
-    and the heads (2h + 2h + 2h + 2as + 2h, split); the MLP its input (2h, whole) and
-    four tensors of the intermediate width (8I, split) — per token."""
+    (softmax's float32 output, 4as, and its bf16 cast that ``A·V`` keeps, 2as: Llama's
+    ``softmax(…, dtype=torch.float32).to(query.dtype)``, no dropout) and the heads
+    (2h + 2h + 2h + 6as + 2h, split); the MLP its input (2h, whole) and four tensors of
+    the intermediate width (8I, split) — per token."""
     total = COUNT.memory(dtype="bf16", batch_size=b, tp=t).activations
     per_layer = sympy.expand(total.subs(L, L + 1) - total)
     norms = 2 * (4 * h + 4 + 2 * h)
     whole = 2 * h + 2 * h
-    split = 8 * h + 2 * a * s + 8 * I
+    split = 8 * h + 6 * a * s + 8 * I
     assert sympy.expand(per_layer - s * b * (norms + whole + split / t)) == 0
 
 
