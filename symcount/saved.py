@@ -63,9 +63,10 @@ class Saved:
       keys, values and scores, the MLP's inner width); ``None`` (the default) derives it
       from the model's dataflow. A layer made of parts (an attention module) says it
       for the tensors only it sees.
-    - ``cast``: a float32 tensor cast to the compute dtype (``softmax(…, dtype=float32)
-      .to(dtype)``): a tensor of its own only when the compute dtype is not float32, where
-      the cast returns the same tensor; memory skips it in float32 (and tf32).
+    - ``cast``: a cast between float32 and the compute dtype (``softmax(…, dtype=float32)
+      .to(dtype)``, an RMS norm's ``x.to(float32)``): a tensor of its own only when the
+      compute dtype is not float32, where the cast returns its input; memory skips it in
+      float32 (and tf32).
     """
 
     name: str
