@@ -60,6 +60,9 @@ class TNode:
     #: storages autograd saved that this call stands for: ``(name, kind, (elements slot,
     #: shape slots) in Template.saved_values, sign, slot of how many times or None)``
     saved: list = field(default_factory=list)
+    #: saved storages only a 16-bit forward makes (casts to the compute dtype): entries of
+    #: ``saved``'s form ``(name, size slots, sign, count slot)`` whose size they share
+    casts: list = field(default_factory=list)
 
 
 @dataclass

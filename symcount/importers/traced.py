@@ -312,8 +312,14 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
             final.append(_as_dims(expr.xreplace(fixed) if fixed else expr))
     saved = _fit_extra(session, check, fixed, _saved_sizes)
     if saved:
-        saved = _per_batch(session, saved)
-        _fp32_kinds(session)
+        # the tensors are told apart by their shapes at the check's configuration, where
+        # dims differ more than at the base (a query's (heads, seq, head_dim) is not the
+        # scores' (heads, seq, seq) when seq ≠ head_dim)
+        witness = (session.base, session.templates[0], session.recording)
+        if check is not None and check[1].saved_key == session.templates[0].saved_key:
+            witness = (check[0], check[1], session.run(check[0])[2])
+        saved = _per_batch(session, saved, witness)
+        _fp32_kinds(session, witness)
     cache = _fit_extra(session, check, fixed, _cache_sizes)
     model = Builder(base_t, final, name, session.called, saved,
                     None if cache is None else (cache_groups(base_t)[0], cache, axes[0] if axes else None)).build()
@@ -332,17 +338,17 @@ def _needs(session, usable, sizes_of) -> set:
     return {d for i, exc in failed.items() if i >= offset for d in exc.needs}
 
 
-def _per_batch(session, saved: list) -> list:
+def _per_batch(session, saved: list, witness) -> list:
     """The saved sizes with the tensors kept once per step rather than per example
     (position ids, rotary tables, batch norm's statistics) as :class:`PerBatch`: the
     base recorded again with two and with three examples, a tensor saved by the same
     module with the same kind and shape in both is per step. (Which storages a forward
     saves may change with the batch — at one example more reshapes are views — but not
     the bytes per example; one example is no witness, two and three are.)"""
-    base = session.templates[0]
+    values, at, _ = witness
     at_batch = getattr(session.run, "at_batch", None)
     try:
-        two, three = (at_batch(session.base, b) if at_batch is not None else None for b in (2, 3))
+        two, three = (at_batch(values, b) if at_batch is not None else None for b in (2, 3))
     except Exception:  # noqa: BLE001 - the model takes one example only: every size per example
         return saved
     if two is None or three is None:
@@ -353,7 +359,7 @@ def _per_batch(session, saved: list) -> list:
 
     def visit(node):
         for what, kind, (elements, shape), sign, _ in node.saved:
-            key = (what, kind, tuple(base.saved_values[s] for s in shape))
+            key = (what, kind, tuple(at.saved_values[s] for s in shape))
             if left[sign][key] > 0:
                 left[sign][key] -= 1
                 out[elements] = PerBatch(out[elements])
@@ -361,39 +367,51 @@ def _per_batch(session, saved: list) -> list:
             if hasattr(item, "saved"):
                 visit(item)
 
-    visit(base.root)
+    visit(session.templates[0].root)
     return out
 
 
-def _fp32_kinds(session) -> None:
+def _fp32_kinds(session, witness) -> None:
     """Mark the saved tensors that stay in fp32 whatever the model's dtype (LayerNorm's
     and BatchNorm's statistics, an RMS norm's upcast): the base recorded again in
     bfloat16, a tensor saved there in fp32 by the same module with the same shape is
     ``float32`` (as many of the base's as the bf16 recording has)."""
     import torch
 
-    base = session.templates[0]
+    values, at, recording = witness
     at_dtype = getattr(session.run, "at_dtype", None)
     try:
-        other = at_dtype(session.base, torch.bfloat16) if at_dtype is not None else None
+        other = at_dtype(values, torch.bfloat16) if at_dtype is not None else None
     except Exception:  # noqa: BLE001 - the model does not run in bf16 on meta: its kinds as recorded
         return
     if other is None:
         return
-    fp32 = Counter({(path, shape): n for (path, kind, shape), n in _saved_records(other).items() if kind == "float32"})
+    records = _saved_records(other)
+    fp32 = Counter({(path, shape): n for (path, kind, shape), n in records.items() if kind == "float32"})
     left = {1: fp32.copy(), -1: fp32.copy()}
+    # storages only 16-bit makes: a float32 tensor's cast to the compute dtype (Llama's
+    # eager softmax in float32, then .to(dtype)), which in float32 is the tensor itself
+    extra = Counter()
+    for (path, _, shape), n in records.items():
+        extra[(path, shape)] += n
+    for (path, kind, shape), n in _saved_records(recording).items():
+        extra[(path, shape)] -= n
+    casts = {1: +extra, -1: +extra}
 
     def visit(node):
-        for k, (what, kind, slots, sign, times) in enumerate(node.saved):
-            key = (what, tuple(base.saved_values[s] for s in slots[1]))
+        for k, (what, kind, slots, sign, times) in enumerate(list(node.saved)):
+            key = (what, tuple(at.saved_values[s] for s in slots[1]))
             if kind == "activation" and left[sign][key] > 0:
                 left[sign][key] -= 1
                 node.saved[k] = (what, "float32", slots, sign, times)
+            if casts[sign][key] > 0:  # as large as this tensor, a cast of its own in 16-bit
+                casts[sign][key] -= 1
+                node.casts.append((what, slots, sign, times))
         for item, _, _ in node.items:
             if hasattr(item, "saved"):
                 visit(item)
 
-    visit(base.root)
+    visit(session.templates[0].root)
 
 
 def _saved_records(recording):

@@ -120,6 +120,20 @@ def test_activations_are_what_autograd_saves(name):
         assert int(memory.activations) == truth, (name, changes, axes, batch)
 
 
+def test_llama_in_bfloat16():
+    """In 16-bit, Llama's RMS norms keep a float32 copy of their input and its statistics,
+    and its eager softmax float32 probabilities plus their cast to bf16 (a tensor that in
+    float32 is the probabilities themselves): the import sees them in a bf16 recording."""
+    model, count = imported("llama")
+    for changes, axes, batch in ACTIVATIONS["llama"]:
+        memory = count.subs({**model.values, **changes, **axes}).memory(dtype="bfloat16", device="cpu",
+                                                                        batch_size=batch)
+        module = torch_model("llama", changes, torch.bfloat16).train()
+        kwargs = dict(token_inputs(batch, axes["seq_len"]), use_cache=False)
+        truth = saved_bytes(module, call=lambda: module(**kwargs))
+        assert int(memory.activations) == truth, (changes, axes, batch)
+
+
 def test_dropout_off_saves_no_masks():
     """The same GPT-2 without dropout saves less: its masks (fp32 on the CPU) are gone."""
     (on, on_count), (off, off_count) = imported("gpt2"), imported("gpt2_no_dropout")
