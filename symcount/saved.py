@@ -115,10 +115,12 @@ def inputs(shape) -> list:
 
 
 def elements(shape) -> Expr:
-    """Elements per example of a shape, batch axis first."""
+    """Elements per example of a shape: every axis but the batch axis, which is the one
+    of unknown size (``None``: axis 1 of a time-major ``(L, None, E)``) or else the first."""
+    batch = shape.index(None) if None in shape else 0
     out = sympy.Integer(1)
-    for s in shape[1:]:
-        if s is not None:
+    for axis, s in enumerate(shape):
+        if axis != batch and s is not None:
             out *= s
     return out
 
