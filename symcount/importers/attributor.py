@@ -63,6 +63,8 @@ class TNode:
     #: saved storages only a 16-bit forward makes (casts to the compute dtype): entries of
     #: ``saved``'s form ``(name, size slots, sign, count slot)`` whose size they share
     casts: list = field(default_factory=list)
+    #: indices of ``saved`` that selective recomputation drops (:attr:`.saves.SavedRecord.selective`)
+    selective: set = field(default_factory=set)
 
 
 @dataclass
@@ -216,6 +218,8 @@ def template(recording: Recording) -> Template:
             size = saved_slots.slot(record.elements, f"the elements of a tensor {what} saved")
             slots_ = saved_slots.shape(record.shape, f"a tensor {what} saved")
             times = None if count is None else saved_slots.slot(count, f"the members of a run saving {what}")
+            if record.selective:
+                t.selective.add(len(t.saved))
             t.saved.append((what, record.kind, (size, slots_), sign, times))
             saved_key.append((_index_free(t.path), record.kind, len(record.shape), sign, count is None))
 

@@ -52,8 +52,8 @@ class Traced(Opaque):
         :class:`~symcount.saved.Saved` entries internal to this layer."""
         if self.saves is None:
             return None
-        return tuple(Saved(name, size, kind, per_batch=per_batch, cast=cast)
-                     for name, size, kind, per_batch, cast in self.saves)
+        return tuple(Saved(name, size, kind, selective=selective, per_batch=per_batch, cast=cast)
+                     for name, size, kind, per_batch, cast, selective in self.saves)
 
     def output_shape(self, shape):
         return self.output if self.output else (None,)
@@ -169,9 +169,10 @@ class Builder:
         """``(name, elements per call of node, kind)`` of its saved storages; an entry whose
         size could not be placed is None."""
         out = []
-        listed = [(*entry, False) for entry in node.saved]
-        listed += [(name, "activation", slots, sign, times, True) for name, slots, sign, times in node.casts]
-        for name, kind, (elements, shape), sign, times, cast in listed:
+        listed = [(*entry, False, k in node.selective) for k, entry in enumerate(node.saved)]
+        listed += [(name, "activation", slots, sign, times, True, selective)
+                   for name, slots, sign, times, selective in node.casts]
+        for name, kind, (elements, shape), sign, times, cast, selective in listed:
             size = self.saved_exprs[elements]
             per_batch = isinstance(size, PerBatch)
             if per_batch:
@@ -183,7 +184,7 @@ class Builder:
             if size is None or n is None:
                 out.append(None)
                 continue
-            out.append((name, sympy.expand(sign * n * size), kind, per_batch, cast))
+            out.append((name, sympy.expand(sign * n * size), kind, per_batch, cast, selective))
         return out
 
     def place(self, node: TNode) -> list:

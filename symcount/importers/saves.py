@@ -20,6 +20,9 @@ recorder runs the forward under the pack hook and its dispatch mode and gives bo
   activation's dtype on the CPU as ``aten::dropout`` makes it; ``native_dropout``'s
   mask on CUDA), ``activation`` for the model's floating dtype, ``float32`` for fp32
   kept beside another compute dtype, ``int64``, ``int32``, ``bool`` (1-byte types).
+- **selective**: a softmax's output over three axes or more (attention's probabilities),
+  its cast, its dropout's mask and output: what Korthikanti et al. (2022) recompute
+  under selective recomputation.
 - **owner**: the module call that saved the storage *first*. A stack of blocks then
   saves alike but for its first member (a block's input that the block before saved as
   its last activation's output belongs to that block; the first block's input, to the
@@ -41,6 +44,9 @@ class SavedRecord:
 
     kind: str
     shape: tuple
+    #: attention's softmax output, its dropout mask and output, and their casts: what
+    #: selective recomputation (Korthikanti et al. 2022) recomputes instead of keeping
+    selective: bool = False
 
     @property
     def elements(self) -> int:
@@ -64,6 +70,7 @@ class Tracker:
         self.masks: set = set()
         self.excluded = {self.key(t) for t in excluded}
         self.owner: dict = {}      # root key → (owner node, order of its first save)
+        self.selective: set = set()  # root keys of softmax outputs, their dropout and casts
         self.order = 0
 
     # -- storages ------------------------------------------------------------------
@@ -102,12 +109,34 @@ class Tracker:
                     self.parent[self._raw(o)] = self.key(base)
                 continue
             self._see(o)
+        self._selective(func._overloadpacket.__name__, args, outs)
         if func._overloadpacket.__name__ in _MASK_WRITERS:
             target = args[0] if func._overloadpacket.__name__.endswith("_") else (outs[0] if outs else None)
             if isinstance(target, torch.Tensor):
                 self.masks.add(self.key(target))
         elif func._overloadpacket.__name__ == "native_dropout" and len(outs) > 1:
             self.masks.add(self.key(outs[1]))
+
+    def _selective(self, name, args, outs) -> None:
+        """Follow a softmax's output through its cast and its dropout (the mask that
+        multiplies it and the product)."""
+        torch = self.torch
+        if not outs:
+            return
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        if name in ("_softmax", "_safe_softmax", "softmax") and outs[0].dim() >= 3:
+            # attention's probabilities (batch, heads, queries, keys); not a classifier's
+            # or a router's softmax over (rows, classes)
+            self.selective.update(self.key(o) for o in outs)
+        elif name in ("_to_copy", "clone") and tensors and self.key(tensors[0]) in self.selective:
+            self.selective.add(self.key(outs[0]))
+        elif name in ("mul", "mul_") and len(tensors) == 2:
+            a, b = (self.key(t) for t in tensors)
+            for probs, mask in ((a, b), (b, a)):
+                if probs in self.selective and mask in self.masks:
+                    self.selective.update((mask, self.key(outs[0])))
+        elif name == "native_dropout" and tensors and self.key(tensors[0]) in self.selective:
+            self.selective.update(self.key(o) for o in outs)
 
     # -- saving --------------------------------------------------------------------
 
@@ -132,7 +161,7 @@ class Tracker:
         shape = tuple(int(s) for s in t.shape)
         if math.prod(shape) * itemsize != nbytes:
             shape = (nbytes // itemsize,)
-        return SavedRecord(self.kind_of(t, k), shape)
+        return SavedRecord(self.kind_of(t, k), shape, k in self.selective)
 
     def kind_of(self, t, k) -> str:
         torch = self.torch

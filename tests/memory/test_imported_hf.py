@@ -134,6 +134,18 @@ def test_llama_in_bfloat16():
         assert int(memory.activations) == truth, (changes, axes, batch)
 
 
+def test_selective_recomputation_drops_the_attention_probabilities():
+    """recompute="selective" drops what Korthikanti et al. (2022) recompute: per layer the
+    softmax output, its dropout mask and the dropped-out probabilities (3·heads·s² per
+    example, fp32 on the CPU); the recorder follows the softmax's output to them."""
+    model, count = imported("gpt2")
+    at = count.subs({**model.values, "seq_len": 16})
+    full = at.memory(device="cpu", batch_size=2).activations
+    selective = at.memory(device="cpu", batch_size=2, recompute="selective").activations
+    n_layer, heads, s = 2, 4, 16
+    assert full - selective == 2 * 4 * n_layer * 3 * heads * s * s
+
+
 def test_dropout_off_saves_no_masks():
     """The same GPT-2 without dropout saves less: its masks (fp32 on the CPU) are gone."""
     (on, on_count), (off, off_count) = imported("gpt2"), imported("gpt2_no_dropout")
