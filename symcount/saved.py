@@ -25,7 +25,7 @@ FLOAT_BYTES = {"float64": 8, "float32": 4, "tf32": 4, "bfloat16": 2, "float16": 
 DTYPE_ALIASES = {"fp64": "float64", "double": "float64", "fp32": "float32", "float": "float32",
                  "bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp8": "float8"}
 #: kinds of saved tensor and what decides their element size
-KINDS = ("activation", "float32", "int64", "int32", "mask", "bool")
+KINDS = ("activation", "float32", "statistic", "int64", "int32", "mask", "bool")
 DEVICES = ("cuda", "cpu")
 ATTENTIONS = ("eager", "flash")
 
@@ -47,7 +47,9 @@ class Saved:
     - ``kind``: ``activation`` (the model's compute dtype), ``float32`` (statistics kept
       in single precision), ``int64``/``int32`` (indices, token ids), ``mask`` (dropout's
       mask: a 1-byte bool on CUDA, the activation's dtype on the CPU, as
-      ``aten::native_dropout`` keeps it) or ``bool`` (1 byte).
+      ``aten::native_dropout`` keeps it), ``statistic`` (a normalization's mean and rstd:
+      float32 on CUDA, the kernels' accumulation type, and the activation's dtype on the
+      CPU, as ``native_layer_norm``/``native_batch_norm`` keep them there) or ``bool`` (1 byte).
     - ``tensor``: ``"input"`` (the layer's input; ``"input1"``… for the further inputs of a
       layer that takes several), ``"output"`` (its output), or ``""``: a tensor made and
       seen inside the layer only.
@@ -103,6 +105,8 @@ class Saved:
             return FLOAT_BYTES[dtype]
         if self.kind == "mask":
             return 1 if device == "cuda" else FLOAT_BYTES[dtype]
+        if self.kind == "statistic":
+            return 4 if device == "cuda" else FLOAT_BYTES[dtype]
         return {"float32": 4, "int64": 8, "int32": 4, "bool": 1}[self.kind]
 
     def subs(self, mapping, subs_value) -> "Saved":

@@ -64,7 +64,7 @@ class _BatchNorm(_NormBase):
     statistic to match.
 
     Saved for backward in training (``aten::native_batch_norm``): the input, and
-    ``save_mean`` and ``save_invstd``, ``C`` fp32 elements each once per batch
+    ``save_mean`` and ``save_invstd``, ``C`` elements each once per batch (fp32 on CUDA, kind ``statistic``)
     (``per_batch``: their size does not grow with the batch).
     """
 
@@ -76,8 +76,8 @@ class _BatchNorm(_NormBase):
                         f"must equal num_features ({self.num_features})")
 
     def saved(self, shape):
-        return (saved_input(shape), Saved("save_mean", shape[1], "float32", per_batch=True),
-                Saved("save_invstd", shape[1], "float32", per_batch=True))
+        return (saved_input(shape), Saved("save_mean", shape[1], "statistic", per_batch=True),
+                Saved("save_invstd", shape[1], "statistic", per_batch=True))
 
 
 class BatchNorm1d(_BatchNorm):
@@ -113,8 +113,8 @@ class _InstanceNorm(_NormBase):
     def saved(self, shape):
         c = shape[1]
         yield saved_input(shape)
-        yield Saved("save_mean", c, "float32")
-        yield Saved("save_invstd", c, "float32")
+        yield Saved("save_mean", c, "statistic")
+        yield Saved("save_invstd", c, "statistic")
         if self.affine:
             yield Saved("weight repeated", c)
         if self.track_running_stats:
@@ -175,13 +175,13 @@ class LayerNorm(Layer):
     Weights: ``weight (*normalized_shape)`` when ``elementwise_affine``, and ``bias
     (*normalized_shape)`` when also ``bias``.
 
-    Saved for backward (``aten::native_layer_norm``): the input, and fp32 ``mean`` and
+    Saved for backward (``aten::native_layer_norm``): the input, and ``mean`` and
     ``rstd`` per row (the elements over ``prod(normalized_shape)``).
     """
 
     def saved(self, shape):
         rows = elements(shape) / product(self.normalized_shape)
-        return (saved_input(shape), Saved("mean", rows, "float32"), Saved("rstd", rows, "float32"))
+        return (saved_input(shape), Saved("mean", rows, "statistic"), Saved("rstd", rows, "statistic"))
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, name=None):
         super().__init__(name)
@@ -237,13 +237,13 @@ class GroupNorm(Layer):
     torch requires ``num_channels`` divisible by ``num_groups``, and the channels (axis 1)
     equal to ``num_channels`` when ``affine`` (otherwise only divisible by ``num_groups``).
 
-    Saved for backward (``aten::native_group_norm``): the input and fp32 ``mean`` and
+    Saved for backward (``aten::native_group_norm``): the input and ``mean`` and
     ``rstd`` per group (``num_groups`` each per example).
     """
 
     def saved(self, shape):
-        return (saved_input(shape), Saved("mean", self.num_groups, "float32"),
-                Saved("rstd", self.num_groups, "float32"))
+        return (saved_input(shape), Saved("mean", self.num_groups, "statistic"),
+                Saved("rstd", self.num_groups, "statistic"))
 
     notation = Notation({"num_groups": "G", "num_channels": "C"}, inputs={1: "C"})
 

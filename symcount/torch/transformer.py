@@ -191,8 +191,8 @@ class _TransformerLayer(Sublayers):
                 out.append(saved_input(x))
             else:
                 out.append(Saved(f"norm{i + 1} input", elements(x)))
-            out.append(Saved(f"norm{i + 1} mean", rows, "float32"))
-            out.append(Saved(f"norm{i + 1} rstd", rows, "float32"))
+            out.append(Saved(f"norm{i + 1} mean", rows, "statistic"))
+            out.append(Saved(f"norm{i + 1} rstd", rows, "statistic"))
         return out
 
 
