@@ -82,21 +82,19 @@ def options(args) -> dict:
 def run(args) -> int:
     from .targets import load_target
 
-    sets = list(args.sets)
     seq_len = _positive(args.seq_len, "--seq-len")
-    probe = load_target(args.target, sets)
-    names = {d.name for d in probe.dims}
+    kwargs = options(args)  # every flag checked before the model is loaded
+    count = load_target(args.target, list(args.sets))
+    names = {d.name for d in count.dims}
     sequence = next((n for n in SEQUENCE_DIMS if n in names), None)
-    kwargs = options(args)
     if seq_len is not None:
         if sequence is not None:  # the model's own dim: the formulas keep its name
-            sets.append(f"{sequence}={seq_len}")
+            count = count.subs({sequence: seq_len})
         elif not args.inference:
-            raise ArgumentError(f"memory --seq-len: {probe.name} has no sequence-length dim "
+            raise ArgumentError(f"memory --seq-len: {count.name} has no sequence-length dim "
                                 f"({', '.join(SEQUENCE_DIMS)}); its dims are: {', '.join(sorted(names)) or 'none'}")
         else:
             kwargs["seq_len"] = seq_len
-    count = load_target(args.target, sets) if sets != args.sets else probe
     symbolic = (count.symbolic or count).memory(**kwargs)
     bound = count.memory(**kwargs)
     rows = [(title, getattr(symbolic, attribute), getattr(bound, attribute)) for title, attribute in ROWS]
