@@ -343,6 +343,40 @@ def imports(reps) -> list[Row]:
     return rows
 
 
+#: ``symcount memory`` with every option: the zoo's Llama-2-7B (written with Megatron's
+#: tensor-parallel roles) and the config file (an import: tensor parallelism needs roles
+#: an import does not have, so --tp/--sp are left out there)
+MEMORY_OPTIONS = ["--dtype", "bf16", "--optimizer", "adam", "--batch-size", "8", "--seq-len", "4096", "--pp", "4",
+                  "--dp", "16", "--zero", "1", "--recompute", "selective", "--microbatches", "16", "--json"]
+
+
+def memory_rows(reps) -> list[Row]:
+    """``symcount memory`` answering "will it fit" (issue 17), in one process, cold."""
+    import contextlib
+    import io
+    import json
+
+    from symcount.cli import main as cli_main
+
+    def run(argv):
+        def go():
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert cli_main(argv) == 0, argv
+            return json.loads(out.getvalue())["per_device"]["total"]["bytes"]
+        return go
+
+    rows = []
+    for task, argv in (
+            ("Llama-2-7B memory, every option (zoo entry)",
+             ["memory", "transformers:LlamaForCausalLM", *MEMORY_OPTIONS, "--tp", "8", "--sp"]),
+            ("Llama-2-7B memory, every option an import takes (config.json)",
+             ["memory", str(ROOT / "examples" / "hf" / "llama-2-7b"), *MEMORY_OPTIONS])):
+        timing, total = measure(run(argv), reps.slow, cold())
+        rows.append(Row(task, "`symcount memory` (in process)", timing, value=f"{total:,} bytes per device"))
+    return rows
+
+
 def million_sweep(reps, frameworks: bool) -> list[Row]:
     import numpy as np
 
@@ -501,6 +535,11 @@ def targets(rows, figures, cli) -> list[str]:
         if key in by_task:
             t = by_task[key][0].ours_time
             line(max(t.cpu, t.wall) < 2, f"{key} < 2 s (issue 16): {t.text()}")
+    for key in ("Llama-2-7B memory, every option (zoo entry)",
+                "Llama-2-7B memory, every option an import takes (config.json)"):
+        if key in by_task:
+            t = by_task[key][0].ours_time
+            line(max(t.cpu, t.wall) < 1, f"{key} < 1 s (issue 17): {t.text()}")
     sweep_rows = [r for r in rows if r.task.startswith("sweep")]
     if sweep_rows:
         t = sweep_rows[0].ours_time
@@ -546,6 +585,7 @@ def main(argv=None) -> None:
         rows += cnn_counts(reps)
         rows += flops(reps)
         rows += imports(reps)
+        rows += memory_rows(reps)
     rows += million_sweep(reps, frameworks=not args.quick)
     growth_lines, figures = growth(reps, (10, 100) if args.quick else (10, 100, 1000))
     cli_lines, cli = cli_startup(reps, args.quick)
