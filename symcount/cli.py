@@ -39,8 +39,28 @@ class _Parser(argparse.ArgumentParser):
     parsers are of this class too (argparse builds them with ``type(parser)``)."""
 
     def error(self, message):
-        print(f"error: {self.prog}: {message} (see `{self.prog} -h`)", file=sys.stderr)
+        hint = self._did_you_mean(message)
+        print(f"error: {self.prog}: {message}{hint} (see `{self.prog} -h`)", file=sys.stderr)
         raise SystemExit(2)
+
+    def _did_you_mean(self, message: str) -> str:
+        """`` Did you mean --depth?`` for a mistyped flag (difflib, over the flags of this
+        parser and of its commands)."""
+        import difflib
+
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        flags = set(self._option_string_actions)
+        for action in self._actions:
+            for sub in (getattr(action, "choices", None) or {}).values():
+                if isinstance(sub, argparse.ArgumentParser):
+                    flags |= set(sub._option_string_actions)
+        for word in message.split(":", 1)[1].split():
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=")[0], sorted(flags), n=1, cutoff=0.7)
+                if close:
+                    return f". Did you mean {close[0]}?"
+        return ""
 
 
 DESCRIPTION = ("Parameter counts, output shapes and costs of neural networks as exact formulas.\n"

@@ -30,3 +30,17 @@ def test_every_example_in_the_help_runs(example, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     assert main(shlex.split(example)[1:]) == 0, capsys.readouterr().err
     assert capsys.readouterr().out or os.listdir(tmp_path) != ["examples"]
+
+
+@pytest.mark.parametrize("argv, suggestion", [
+    (["summary", "examples/mlp.yaml", "--dpth", "1"], "Did you mean --depth?"),
+    (["memory", "examples/mlp.yaml", "--bach-size", "2"], "Did you mean --batch-size?"),
+    (["count", "examples/mlp.yaml", "--sett", "n_in=3"], "Did you mean --set?"),
+])
+def test_a_mistyped_flag_gets_a_suggestion_in_one_line(argv, suggestion, capsys):
+    from symcount.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and suggestion in err and len(err.strip().splitlines()) == 1
