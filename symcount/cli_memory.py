@@ -84,7 +84,10 @@ def run(args) -> int:
 
     seq_len = _positive(args.seq_len, "--seq-len")
     kwargs = options(args)  # every flag checked before the model is loaded
-    count = load_target(args.target, list(args.sets))
+    from .report.progress import status
+
+    with status(f"loading {args.target}"):  # on a terminal's stderr only: an import takes seconds
+        count = load_target(args.target, list(args.sets))
     names = {d.name for d in count.dims}
     sequence = next((n for n in SEQUENCE_DIMS if n in names), None)
     if seq_len is not None:

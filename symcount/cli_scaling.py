@@ -94,7 +94,10 @@ def load(target: str, sets: list[str]):
     — not substituted, so that a solved or swept dim's default is simply dropped."""
     from .targets import is_zoo_target, load_target
 
-    given = load_target(target, sets, symbolic=["all"])  # only the --set dims bound
+    from .report.progress import status
+
+    with status(f"loading {target}"):  # on a terminal's stderr only: an import takes seconds
+        given = load_target(target, sets, symbolic=["all"])  # only the --set dims bound
     symbolic = given.symbolic or given
     if is_zoo_target(target):
         from . import zoo
@@ -260,7 +263,10 @@ def _sweep(args) -> int:
     max_points = MAX_POINTS if args.max_points is None else args.max_points
     if max_points < 1:
         raise ArgumentError(f"--max-points must be at least 1. Received: {max_points}")
-    result = sweep(count, ranges, given=given, what=whats, causal=args.causal, max_points=max_points)
+    from .report.progress import status
+
+    with status(f"sweeping {args.target}"):  # on a terminal's stderr only
+        result = sweep(count, ranges, given=given, what=whats, causal=args.causal, max_points=max_points)
     print(result.table(valid_only=args.valid_only, separator="," if args.csv else "  "))
     if not result.valid.all():
         print(f"note: {int((~result.valid).sum())} point(s) break a validity condition: "
