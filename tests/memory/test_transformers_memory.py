@@ -14,10 +14,10 @@ symcount does not follow (it declares the copies).
 In float32, bfloat16 and float16 (the model cast with ``.to(dtype)``, ``memory(dtype=…)``):
 what transformers keeps in float32 whatever the dtype (Llama's and ViT's softmax, the RMS
 norms' upcasts) and the casts back that are tensors of their own only in 16-bit
-(``Saved.cast``) are followed exactly. Two things symcount does not follow, derived by
-hand in :func:`not_followed`: on the CPU ``native_layer_norm`` keeps its mean and rstd in
-the input's dtype, where CUDA's kernel, which symcount's LayerNorm follows, keeps them in
-float32 (``T_ACC``); and T5's blocks clamp the hidden states in float16 only.
+(``Saved.cast``) are followed exactly, and so are LayerNorm's statistics (in the input's
+dtype on the CPU, float32 on CUDA: ``Saved`` kind ``statistic``). One thing symcount does
+not follow, derived by hand in :func:`not_followed`: T5's blocks clamp the hidden states
+in float16 only.
 """
 
 from __future__ import annotations
@@ -137,23 +137,12 @@ SIZES = [(1, 8, 2, 5), (2, 16, 4, 7)]
 
 
 def not_followed(family: str, dims: dict, dtype: str, batch: int) -> int:
-    """Bytes torch saves on the CPU beyond symcount's count, by hand (0 in float32):
-
-    - GPT-2, BERT, ViT in 16-bit: each LayerNorm's mean and rstd (one per row each) are in
-      the input's dtype on the CPU (``layer_norm_cpu``: ``mean``, ``rstd`` of the input's
-      type) where CUDA keeps them in float32 (``layer_norm_kernel.cu``: ``T_ACC* mean,
-      rstd``), which symcount declares: 2 bytes fewer per statistic. LayerNorms: two per
-      block and one more (GPT-2's ``ln_f``, BERT's embeddings', ViT's final ``layernorm``).
-    - T5 in float16: ``T5Block`` clamps the hidden states after each sub-layer
-      (``if hidden_states.dtype == torch.float16: … torch.clamp(…)``), which keeps its input
-      (the sequence, in float16) and its ``min`` and ``max`` (0-d float32 tensors, per step):
-      two clamps per encoder block, three per decoder block."""
-    if dtype == "float32":
-        return 0
-    if family in ("gpt2", "bert", "vit"):
-        layers = dims.get("n_layer", dims.get("num_hidden_layers"))
-        rows = dims.get("seq_len", (dims.get("image_size", 1) // dims.get("patch_size", 1)) ** 2 + 1)
-        return -(2 * layers + 1) * 2 * rows * batch * (F32 - 2)
+    """Bytes torch saves beyond symcount's count, by hand: T5 in float16, where
+    ``T5Block`` clamps the hidden states after each sub-layer (``if hidden_states.dtype ==
+    torch.float16: … torch.clamp(…)``), which keeps its input (the sequence, in float16)
+    and its ``min`` and ``max`` (0-d float32 tensors, per step): two clamps per encoder
+    block, three per decoder block. symcount's declarations do not depend on the dtype
+    beyond kinds and casts, so it does not follow a float16-only branch."""
     if family.startswith("t5") and dtype == "float16":
         encoder, decoder = 2 * dims["num_layers"], 3 * dims["num_decoder_layers"]
         sequence = (encoder * dims["seq_len"] + decoder * dims["decoder_seq_len"]) * dims["d_model"]
