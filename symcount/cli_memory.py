@@ -184,10 +184,10 @@ def text(count, bound, rows, kwargs) -> str:
     """The table: each row's formula = bytes (GiB), wrapped to the terminal's width; a
     row that is a multiple of the parameter count is written with ``P``."""
     from .report.layout import columns, elide
-    from .report.totals import expression_lines
+    from .report.totals import expression_lines, text_lines
 
     width = columns()
-    lines = [elide(f"{count.name}: memory per device ({_setting(kwargs)})", width)]
+    lines = text_lines("", f"{count.name}: memory per device ({_setting(kwargs)})", width)
     params = (count.symbolic or count).total
     lines += expression_lines(f"  {'P:':<14}", params, count.total, width, _no_unit)
     for title, formula, value in rows:

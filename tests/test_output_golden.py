@@ -70,7 +70,9 @@ def test_every_line_fits_at_any_width(monkeypatch, capsys, columns):
 
 #: the other commands whose output is a table: sweep and shares (no --depth: they have no blocks to fold)
 TABLES = {"sweep": ("sweep", "transformers:GPT2Model", "--range", "n_embd=256:1024:256", "--range", "n_head=4,12"),
-          "shares": ("shares", "transformers:GPT2Model", "--by", "type", "--grow", "n_embd,n_layer")}
+          "shares": ("shares", "transformers:GPT2Model", "--by", "type", "--grow", "n_embd,n_layer"),
+          "memory": ("memory", "torchvision:resnet18", "--dtype", "bf16", "--batch-size", "32", "--dp", "8",
+                     "--zero", "2")}
 
 
 @pytest.mark.parametrize("columns", (80, 120))
