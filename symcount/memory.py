@@ -340,7 +340,9 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
     internal = Integer(0)
     per_record: dict = {}
     undeclared = []
-    inside = _inside_repeats(count) if p.recompute == "full" else set()
+    _check_attention(count, p)
+    stacks = (_top_boundaries(count) or _folded_stack(count)) if p.recompute == "full" else []
+    inside = {i for b in stacks for i in range(b[4], b[5])}
     for index, record in enumerate(count.layers):
         if record.saved is None:
             if record.type != "InputLayer":
@@ -374,8 +376,15 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
                 per_record[index] = per_record.get(index, Integer(0)) + amount
             elif key not in sizes:
                 sizes[key] = (nbytes, index)
-    for b in (_top_boundaries(count) if p.recompute == "full" else ()):
-        inner, _, outer_in, _, start, _, elements = b
+    for b in stacks:  # full recomputation: each layer's input only
+        inner, _, outer_in, _, start, end, elements = b
+        if inner is None:  # an imported model's folded stack: its first layer's input, once per layer
+            first = count.layers[start]
+            amount = (p.batch_size * _elements(first.input_shape) * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
+                      * first.repeat * shares[start])
+            internal += amount
+            per_record[start] = per_record.get(start, Integer(0)) + amount
+            continue
         nbytes = p.batch_size * elements * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
         sizes.setdefault(outer_in, (nbytes, start))
         sizes.setdefault(inner, (nbytes, start))
@@ -389,8 +398,26 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
     return total, per_record, tuple(undeclared)
 
 
-def _inside_repeats(count) -> set:
-    return {i for b in _top_boundaries(count) for i in range(b[4], b[5])}
+def _elements(shape) -> Expr:
+    from .saved import elements
+
+    return elements(shape[0] if shape and isinstance(shape[0], tuple) else shape)
+
+
+def _check_attention(count, p: Plan) -> None:
+    """``attention="flash"`` needs the attention layers to say what a flash kernel keeps;
+    a model whose softmax probabilities are declared for the eager kernel only (an import
+    recorded with it) would silently count the eager kernel's tensors."""
+    if p.attention != "flash":
+        return
+    entries = [e for r in count.layers if r.saved for e in r.saved]
+    if any(e.attention == "flash" for e in entries):
+        return
+    eager = [r.name for r in count.layers if r.saved and any(e.selective and e.attention is None for e in r.saved)]
+    if eager:
+        raise ArgumentError(f"{count.name}: memory(attention='flash'): {eager[0]} keeps attention's probabilities "
+                            "as recorded with the eager kernel, and what a flash kernel would keep instead is not "
+                            "known for this model; use attention='eager', or a zoo entry")
 
 
 def _resolve_boundaries(count, keys: set, sizes: dict) -> set:

@@ -132,3 +132,20 @@ def test_shares_of_memory_and_activations_add_up_to_the_model_totals():
     assert sympy.expand(shares(count, what="memory").total - count.memory().total) == 0
     assert sympy.expand(shares(count, what="activations").total - count.activations) == 0
     assert sympy.expand(count.activations - 4 * (d + n * d + d)) == 0
+
+
+def test_flash_attention_is_refused_where_only_the_eager_kernel_is_known():
+    """A model whose attention probabilities are declared for the eager kernel only (no
+    entry says what a flash kernel keeps) cannot answer attention='flash' by silently
+    counting the eager tensors."""
+    from symcount.layer import Layer
+    from symcount.saved import Saved, elements
+
+    class EagerOnly(Layer):
+        def saved(self, shape):
+            return (Saved("probabilities", elements(shape) * shape[1], selective=True),)
+
+    count = Sequential([Linear(4, 4), EagerOnly()]).count(input_shape=(6, 4))
+    assert count.memory(dtype="float32").activations == 4 * (6 * 4 + 6 * 4 * 6)
+    with pytest.raises(ArgumentError, match="attention='flash'"):
+        count.memory(attention="flash")
