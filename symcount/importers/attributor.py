@@ -85,6 +85,17 @@ class Template:
     saved_key: tuple = ()
     #: the key/value cache measured at this configuration (:func:`.kv_cache.measure`), or None
     cache: list | None = None
+    #: ``measure()`` → :attr:`cache`, run when the cache is first asked for (:func:`measured_cache`):
+    #: only the configurations the cache's fit reads pay for its forward passes
+    cache_measure: object = None
+
+
+def measured_cache(template: Template) -> list | None:
+    """The template's key/value cache, measured now if it has not been yet."""
+    if template.cache_measure is not None:
+        measure, template.cache_measure = template.cache_measure, None
+        template.cache = measure()
+    return template.cache
 
 
 #: the ``saved_key`` of a template recorded in inference mode: its saved tensors are not a training step's

@@ -186,10 +186,14 @@ def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
 def cache_probe(config, seq="seq_len"):
     """``kv_cache(module, values)`` for a :class:`~.operators.Runner`: the cache a decoder
     taking tokens keeps (:func:`.kv_cache.measure`), at one token and at its
-    ``max_position_embeddings``."""
+    ``max_position_embeddings`` (then, once the tokens' axis has been seen, at the
+    latter only). The cache is given its own token counts, so configurations that differ
+    in ``seq`` alone share one measurement."""
     from .kv_cache import LONGEST, measure
 
     make = inputs_for(config, seq=seq)
+    measured: dict = {}
+    seen = [False]  # the tokens' axis seen at a configuration measured before
 
     def inputs(values, module, device, tokens):
         return make({**values, seq: tokens}, module, device)
@@ -197,8 +201,12 @@ def cache_probe(config, seq="seq_len"):
     def probe(module, values):
         if getattr(module, "main_input_name", "input_ids") != "input_ids":
             return None
-        long = min(_default_seq_len(module.config), LONGEST)
-        return measure(module, inputs, values, long)
+        key = tuple(sorted((k, v) for k, v in values.items() if k != seq))
+        if key not in measured:
+            long = min(_default_seq_len(module.config), LONGEST)
+            measured[key], axis = measure(module, inputs, values, long, tokens_axis=seen[0])
+            seen[0] = seen[0] or axis
+        return measured[key]
 
     return probe
 

@@ -122,7 +122,10 @@ class Runner:
                 m.training = mode
         t = template(recording)
         if self.kv_cache is not None and device == "meta" and state is None and batch == 1:
-            t.cache = self.kv_cache(module, values)
+            # measured when the cache's fit first reads it (its own forward passes: none for a
+            # count of parameters and FLOPs, none where the base keeps no cache)
+            t.cache_measure = lambda kv_cache=self.kv_cache, module=module, values=dict(values): \
+                kv_cache(module, values)
         if not training:  # what inference saves is not what training does: no saved tensors declared
             t.saved_values, t.saved_key = [], INFERENCE
         return t, called_paths(recording), recording

@@ -30,7 +30,8 @@ import sympy
 
 from ..dims import dim
 from ._common import warn
-from .attributor import INFERENCE, FitError, Probe, depends_on, display_slots, fit, index_free, template
+from .attributor import (INFERENCE, FitError, Probe, depends_on, display_slots, fit, index_free, measured_cache,
+                         template)
 from .builder import Builder, PerBatch, called_paths
 from .recorder import record
 
@@ -475,7 +476,7 @@ def cache_groups(template):
     and whether they keep fewer tokens than they were given: ``(keys, [(layers,
     elements per token, tokens kept or 0)])``; None without a cache, or when one group's
     layers differ."""
-    records = template.cache
+    records = measured_cache(template)
     if not records:
         return None
     groups: dict = {}
