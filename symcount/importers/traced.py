@@ -313,11 +313,13 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
             final.append(_as_dims(expr.xreplace(fixed) if fixed else expr))
     saved = _fit_extra(session, check, fixed, _saved_sizes)
     if saved:
-        # the tensors are told apart by their shapes at the check's configuration, where
-        # dims differ more than at the base (a query's (heads, seq, head_dim) is not the
-        # scores' (heads, seq, seq) when seq ≠ head_dim)
+        # the tensors are told apart by their shapes: at the base (the smallest model
+        # recorded, the cheapest to record again) unless two of one module's tensors have
+        # one shape there and not at the check's configuration, where dims differ more (a
+        # query's (heads, seq, head_dim) is not the scores' (heads, seq, seq) when seq ≠ head_dim)
         witness = (session.base, session.templates[0], session.recording)
-        if check is not None and check[1].saved_key == session.templates[0].saved_key:
+        if check is not None and check[1].saved_key == session.templates[0].saved_key \
+                and _merged(session.templates[0], check[1]):
             witness = (check[0], check[1], session.run(check[0])[2])
         saved = _per_batch(session, saved, witness)
         _fp32_kinds(session, witness)
@@ -413,6 +415,24 @@ def _fp32_kinds(session, witness) -> None:
                 visit(item)
 
     visit(session.templates[0].root)
+
+
+def _merged(base, other) -> bool:
+    """Whether the base's saved tensors share a (module, shape) where ``other``'s (a
+    template of the same saved structure) do not: then the shapes at the base do not tell
+    apart tensors that ``other``'s do."""
+    groups: dict = {}
+
+    def visit(a, b):
+        for (what, _, slots, _, _), (_, _, other_slots, _, _) in zip(a.saved, b.saved):
+            key = (what, tuple(base.saved_values[s] for s in slots[1]))
+            groups.setdefault(key, set()).add((what, tuple(other.saved_values[s] for s in other_slots[1])))
+        for (item, _, _), (twin, _, _) in zip(a.items, b.items):
+            if hasattr(item, "saved"):
+                visit(item, twin)
+
+    visit(base.root, other.root)
+    return any(len(v) > 1 for v in groups.values())
 
 
 def _saved_records(recording):
