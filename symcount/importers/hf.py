@@ -310,7 +310,7 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
     name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
     runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"),
                     kv_cache=cache_probe(cfg, axes[0]) if axes and not getattr(cfg, "is_encoder_decoder", False)
-                    else None)
+                    else None, reuse=True)
     try:
         # an image's size is probed at +1 and +3 too, as an input axis: floors of strided layers show
         shifted = axes + [f for f in ("image_size",) if f in fields]

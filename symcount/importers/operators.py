@@ -30,11 +30,14 @@ class Runner:
     - ``inputs(values, module, device)`` returns ``(args, kwargs)``.
     """
 
-    def __init__(self, build, inputs, module=None, kv_cache=None):
+    def __init__(self, build, inputs, module=None, kv_cache=None, reuse=False):
         self.build = build
         self.inputs = inputs
         self.module = module
         self.cache: dict = {}
+        #: configuration → its module on the meta device (:meth:`_built`), when ``reuse``:
+        #: ``build`` makes a module whose forward keeps no state between calls (transformers')
+        self.modules: dict | None = {} if reuse else None
         self.real = False
         #: ``kv_cache(module, values)`` → the cache layers a decoder keeps (:func:`.kv_cache.measure`)
         self.kv_cache = kv_cache
@@ -81,15 +84,27 @@ class Runner:
         (meta device): which saved tensors stay in fp32 (normalization statistics)."""
         return self._record(values, "meta", dtype=dtype)[2]
 
+    def _built(self, values, device):
+        """The module built at ``values``: with ``reuse``, on the meta device once per configuration (a
+        recording leaves it as it was: its modes, dtypes and parameters put back; the
+        base is recorded again with more examples and in bfloat16), on the CPU afresh
+        (real weights, drawn from the seed)."""
+        if device != "meta" or self.modules is None:
+            return self.build(values, device)
+        key = tuple(sorted(values.items()))
+        if key not in self.modules:
+            self.modules[key] = self.build(values, device)
+        return self.modules[key]
+
     def _record(self, values, device, training=True, batch=1, dtype=None):
         import torch
 
         if device == "cpu" and self.build is not None:
-            size = sum(p.numel() for p in self.build(values, "meta").parameters())
+            size = sum(p.numel() for p in self._built(values, "meta").parameters())
             if size > REAL_LIMIT:  # counted on meta, before anything is allocated
                 raise ArgumentError(f"the forward needs real tensors (data-dependent operators) and the model has "
                                     f"{size:,} parameters, more than {REAL_LIMIT:,}: give a smaller configuration")
-        module = self.build(values, device) if self.build is not None else None
+        module = self._built(values, device) if self.build is not None else None
         state = None
         if module is None:
             module = self.module

@@ -323,7 +323,7 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
             witness = (check[0], check[1], session.run(check[0])[2])
         saved = _per_batch(session, saved, witness)
         _fp32_kinds(session, witness)
-    cache = _fit_extra(session, check, fixed, _cache_sizes)
+    cache = _fit_cache(session, check, fixed)
     model = Builder(base_t, final, name, session.called, saved,
                     None if cache is None else (cache_groups(base_t)[0], cache, axes[0] if axes else None)).build()
     return Traced(model, tuple(keep), dict(session.unplaced), list(base_t.uncounted), checked_at, dict(base))
@@ -511,26 +511,47 @@ def cache_groups(template):
     return tuple(groups), list(groups.values())
 
 
-def _fit_extra(session, check, fixed, sizes_of) -> list | None:
+def _fit_cache(session, check, fixed) -> list | None:
+    """The key/value cache's sizes (:func:`_fit_extra`), measured first at the base and
+    the first probe along each dim only (each configuration measured costs forward
+    passes of its own), then, where a size is not explained there or the check
+    contradicts it, at every probe."""
+    firsts = {0} | {ks[0][0] for ks in session.single.values() if ks}
+    cache = _fit_extra(session, check, fixed, _cache_sizes, among=firsts)
+    if cache is not None and any(size is None for size in cache):
+        cache = _fit_cache(session, check, fixed)
+    return cache
+
+
+def _fit_extra(session, check, fixed, sizes_of, among=None) -> list | None:
     """Sizes beside the template's own (the saved tensors', the cache's) as expressions
     (None where the probes do not explain a size or the check contradicts it: what needs
     it is then undeclared, never guessed). Fitted as every other size, from the probes
-    whose extra sizes have the base's structure, and checked at the configuration the
-    formula was checked at; dims not placed keep their values (``fixed``). None when
-    the base has no such sizes."""
+    whose extra sizes have the base's structure (``among`` these probes' indices and
+    those added here, when given), and checked at the configuration the formula was
+    checked at; dims not placed keep their values (``fixed``). None when the base has
+    no such sizes."""
     base = sizes_of(session.templates[0])
     if base is None:
         return None
     key, base_values = base
     if not base_values:
         return []
-    usable = [k for k, t in enumerate(session.templates) if (sizes_of(t) or (None,))[0] == key]
+    start = len(session.templates)
+
+    def usable_now():
+        return [k for k, t in enumerate(session.templates)
+                if (among is None or k in among or k >= start) and (sizes_of(t) or (None,))[0] == key]
+
+    usable = usable_now()
     needs = _needs(session, usable, sizes_of)
     for d in sorted(needs):  # a sum (sliding_window − 1): more points along its dims, as for any size
         if d in session.single:
+            if among is not None:  # the points along it recorded already, then more
+                among = among | {k for k, _ in session.single[d]}
             session.more_along(d)
     if needs:
-        usable = [k for k, t in enumerate(session.templates) if (sizes_of(t) or (None,))[0] == key]
+        usable = usable_now()
     index = {k: j for j, k in enumerate(usable)}
     single = {d: [(index[k], f) for k, f in ks if k in index] for d, ks in session.single.items()}
     single = {d: ks for d, ks in single.items() if ks}
