@@ -519,7 +519,7 @@ def _fit_cache(session, check, fixed) -> list | None:
     firsts = {0} | {ks[0][0] for ks in session.single.values() if ks}
     cache = _fit_extra(session, check, fixed, _cache_sizes, among=firsts)
     if cache is not None and any(size is None for size in cache):
-        cache = _fit_cache(session, check, fixed)
+        cache = _fit_extra(session, check, fixed, _cache_sizes)
     return cache
 
 
