@@ -1,7 +1,7 @@
 """The key/value cache of an imported decoder, measured: what transformers' cache holds
 after a forward pass with ``use_cache=True``.
 
-At each probe configuration the model (on the meta device, inference mode) runs twice
+At the first configuration measured the model (on the meta device, inference mode) runs twice
 with a fresh ``DynamicCache(config=…)`` — as the model makes its own — on one token and
 on ``long`` tokens (its ``max_position_embeddings``, at most :data:`LONGEST`); the
 elements of each cache layer's ``keys`` and ``values`` tensors are read off (the sum of

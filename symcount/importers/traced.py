@@ -16,7 +16,10 @@ the base's structure, checked at the same fresh configuration; a size that canno
 placed leaves its layer's saved tensors (the model's cache) undeclared, never guessed,
 and never costs a dim its place in the formula. Which saved tensors are kept once per
 step rather than per example is seen by recording the base with two and three examples
-(:func:`_per_batch`).
+(:func:`_per_batch`). The cache costs forward passes of its own at each configuration it
+is measured at: it is measured when its fit first reads a probe, at the base and the
+first probe along each dim, and at the others only when those do not explain it
+(:func:`_fit_cache`).
 """
 
 from __future__ import annotations
