@@ -405,15 +405,14 @@ def _elements(shape) -> Expr:
 
 
 def _check_attention(count, p: Plan) -> None:
-    """``attention="flash"`` needs the attention layers to say what a flash kernel keeps;
-    a model whose softmax probabilities are declared for the eager kernel only (an import
-    recorded with it) would silently count the eager kernel's tensors."""
+    """``attention="flash"`` needs the attention layers to say what a flash kernel keeps: a
+    layer that declares the eager kernel's tensors and nothing for the flash kernel (an
+    import recorded with eager attention) would silently leave them out. (A layer that
+    keeps its probabilities whatever the kernel declares them for both, ``attention=None``.)"""
     if p.attention != "flash":
         return
-    entries = [e for r in count.layers if r.saved for e in r.saved]
-    if any(e.attention == "flash" for e in entries):
-        return
-    eager = [r.name for r in count.layers if r.saved and any(e.selective and e.attention is None for e in r.saved)]
+    eager = [r.name for r in count.layers if r.saved and any(e.attention == "eager" for e in r.saved)
+             and not any(e.attention == "flash" for e in r.saved)]
     if eager:
         raise ArgumentError(f"{count.name}: memory(attention='flash'): {eager[0]} keeps attention's probabilities "
                             "as recorded with the eager kernel, and what a flash kernel would keep instead is not "

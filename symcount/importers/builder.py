@@ -52,7 +52,10 @@ class Traced(Opaque):
         :class:`~symcount.saved.Saved` entries internal to this layer."""
         if self.saves is None:
             return None
-        return tuple(Saved(name, size, kind, selective=selective, per_batch=per_batch, cast=cast)
+        # the model was recorded with transformers' eager attention: the probabilities
+        # (selective) are what that kernel keeps, not what a flash kernel would
+        return tuple(Saved(name, size, kind, selective=selective, per_batch=per_batch, cast=cast,
+                           attention="eager" if selective else None)
                      for name, size, kind, per_batch, cast, selective in self.saves)
 
     def output_shape(self, shape):

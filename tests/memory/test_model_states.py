@@ -143,7 +143,7 @@ def test_flash_attention_is_refused_where_only_the_eager_kernel_is_known():
 
     class EagerOnly(Layer):
         def saved(self, shape):
-            return (Saved("probabilities", elements(shape) * shape[1], selective=True),)
+            return (Saved("probabilities", elements(shape) * shape[1], selective=True, attention="eager"),)
 
     count = Sequential([Linear(4, 4), EagerOnly()]).count(input_shape=(6, 4))
     assert count.memory(dtype="float32").activations == 4 * (6 * 4 + 6 * 4 * 6)
