@@ -197,13 +197,9 @@ def _stage_share(count, p: Plan) -> tuple[list, list]:
     for b in top:
         _, _, _, _, start, end, _ = b
         occurrences = count.layers[start].repeat if end > start else Integer(1)
-        relation = sympy.Eq(sympy.Mod(occurrences, p.pp), 0)
-        verdict = decided(relation)
-        if verdict is False:
-            raise ArgumentError(f"{count.name}: memory(pp={p.pp}): pipeline stages split the {occurrences} "
-                                f"repeated layers evenly, so pp must divide {occurrences}")
-        if verdict is None:
-            conditions.append(Condition(relation, (count.layers[start].name,)))
+        conditions += _divides(occurrences, p.pp, count.layers[start].name,
+                               f"{count.name}: memory(pp={p.pp}): pipeline stages split the {occurrences} "
+                               f"repeated layers evenly, so pp must divide {occurrences}")
         for i in range(start, end):
             shares[i] = 1 / p.pp
     last_end = top[-1][5]
@@ -212,6 +208,16 @@ def _stage_share(count, p: Plan) -> tuple[list, list]:
     for i in range(first_start):
         shares[i] = Integer(1)
     return shares, conditions
+
+
+def _divides(size, n, needed_by: str, message: str) -> list:
+    """``n`` must divide ``size``: an error (``message``) when it provably does not, the
+    condition when undecided, nothing when it does."""
+    relation = sympy.Eq(sympy.Mod(size, n), 0)
+    verdict = decided(relation)
+    if verdict is False:
+        raise ArgumentError(message)
+    return [Condition(relation, (needed_by,))] if verdict is None else []
 
 
 def _folded_stack(count) -> list:
@@ -309,13 +315,9 @@ def _tp_conditions(count, p: Plan) -> list:
             continue
         found = True
         for what, size in (sizes(record.input_shape) if sizes else ()):
-            relation = sympy.Eq(sympy.Mod(size, p.tp), 0)
-            verdict = decided(relation)
-            if verdict is False:
-                raise ArgumentError(f"{count.name} › {record.name}: memory(tp={p.tp}): tensor parallelism splits "
-                                    f"{what} ({size}) over the devices, so tp must divide it")
-            if verdict is None:
-                conditions.append(Condition(relation, (record.name,)))
+            conditions += _divides(size, p.tp, record.name,
+                                   f"{count.name} › {record.name}: memory(tp={p.tp}): tensor parallelism splits "
+                                   f"{what} ({size}) over the devices, so tp must divide it")
     if not found:
         raise ArgumentError(f"{count.name}: memory(tp={p.tp}): no layer of this model is tensor-parallel "
                             "(column-, row- or vocabulary-parallel layers, as Megatron-LM splits a transformer)")

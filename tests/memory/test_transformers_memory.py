@@ -28,6 +28,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from symcount import zoo  # noqa: E402
+from tests.torch import saved_truth  # noqa: E402
 
 F32 = 4
 DTYPES = ["float32", "bfloat16", "float16"]
@@ -35,20 +36,8 @@ DTYPES = ["float32", "bfloat16", "float16"]
 
 def saved_bytes(model, *args, **kwargs) -> int:
     """Bytes of the unique storages autograd saves in one forward pass (parameters and
-    buffers excluded); the packed tensors are kept so that no address is reused."""
-    excluded = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    seen, kept = {}, []
-
-    def pack(t):
-        kept.append(t)
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in excluded:
-            seen[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(*args, **kwargs)
-    return sum(seen.values())
+    buffers excluded): tests/torch/saved_truth.py's measurement."""
+    return saved_truth.saved_bytes(model, call=lambda: model(*args, **kwargs))
 
 
 def _eager(model):
