@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import ArgumentError, SpecError, SymcountError
 from ._symbols import DEPTH, config_values
+from .kv_cache import accepts
 
 #: the largest config.json read (bytes)
 CONFIG_LIMIT = 4 * 1024 * 1024
@@ -166,7 +167,7 @@ def inputs_for(config, seq="seq_len", decoder_seq="decoder_seq_len"):
             kwargs[name] = torch.randn(batch, cfg.num_mel_bins, 2 * cfg.max_source_positions, device=device)
         else:
             kwargs[name] = torch.zeros(batch, values[seq], dtype=torch.long, device=device)
-            if _accepts(module, "attention_mask"):
+            if accepts(module, "attention_mask"):
                 # all ones, as without it; given, the mask code need not read a value (meta runs it)
                 kwargs["attention_mask"] = torch.ones(batch, values[seq], dtype=torch.long, device=device)
         if getattr(cfg, "is_encoder_decoder", False):
@@ -209,15 +210,6 @@ def cache_probe(config, seq="seq_len"):
         return measured[key]
 
     return probe
-
-
-def _accepts(module, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def axes_of(config):

@@ -59,7 +59,7 @@ def measure(module, make_inputs, values, long: int, *, tokens_axis: bool = False
     except ImportError:  # pragma: no cover - transformers is an optional dependency
         return None, False
     config = getattr(module, "config", None)
-    if config is None or getattr(config, "is_encoder_decoder", False) or not _takes(module, "past_key_values"):
+    if config is None or getattr(config, "is_encoder_decoder", False) or not accepts(module, "past_key_values"):
         return None, False
     runs = []
     modes = {m: m.training for m in module.modules()}
@@ -128,7 +128,9 @@ def _run(module, make_inputs, values, tokens, cache_class, config, torch):
     return out
 
 
-def _takes(module, name: str) -> bool:
+def accepts(module, name: str) -> bool:
+    """Whether ``module.forward`` takes an argument ``name`` (``past_key_values``,
+    ``attention_mask``)."""
     import inspect
 
     try:
