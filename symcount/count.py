@@ -291,8 +291,8 @@ class Count:
                                     f"Current values: {current}")
         layers = tuple(r.subs(mapping) for r in base.layers)
         for record in layers:  # a size divided by zero that no condition caught
-            if any(sympy.sympify(v).has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
-                   for v in (record.params, record.macs, *record.output_shape[1:]) if v is not None):
+            if any(isinstance(v, sympy.Basic) and v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+                   for v in (record.params, record.macs, *record.output_shape[1:])):
                 raise SubstitutionError(f"{self.name} › {record.name} ({record.type}): these values divide a "
                                         f"size by zero. Current values: {current}")
         active = None if base.active is None else subs_value(base.active, mapping)

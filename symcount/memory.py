@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Expr, Integer
 
-from .dims import Condition, as_expr, condition_text, decided
+from .dims import Condition, as_expr, condition_text, decided, product
 from .errors import ArgumentError
-from .saved import ATTENTIONS, DEVICES, FLOAT_BYTES, dtype_name
+from .saved import ATTENTIONS, DEVICES, FLOAT_BYTES, dtype_name, elements
 
 #: optimizer states per trainable parameter, each kept in fp32 under mixed precision:
 #: (number of full-size states, bytes per state element or None for the training dtype)
@@ -379,7 +379,7 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
             elif key not in sizes:
                 sizes[key] = (nbytes, index)
     for b in stacks:  # full recomputation: each layer's input only
-        inner, _, outer_in, _, start, end, elements = b
+        inner, _, outer_in, _, start, end, block_elements = b
         if inner is None:  # an imported model's folded stack: its first layer's input, once per layer
             first = count.layers[start]
             amount = (p.batch_size * _elements(first.input_shape) * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
@@ -387,7 +387,7 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
             internal += amount
             per_record[start] = per_record.get(start, Integer(0)) + amount
             continue
-        nbytes = p.batch_size * elements * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
+        nbytes = p.batch_size * block_elements * FLOAT_BYTES[p.dtype] / (p.tp if p.sp else 1)
         sizes.setdefault(outer_in, (nbytes, start))
         sizes.setdefault(inner, (nbytes, start))
     keys = _resolve_boundaries(count, set(sizes), sizes)
@@ -401,8 +401,6 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
 
 
 def _elements(shape) -> Expr:
-    from .saved import elements
-
     return elements(shape[0] if shape and isinstance(shape[0], tuple) else shape)
 
 
@@ -456,44 +454,36 @@ def _optimizer_bytes(count, p: Plan, trainable: Expr, shares) -> Expr:
     fp32 = 4 if p.master_weights else FLOAT_BYTES[p.dtype]
     if states is None:
         factored = Integer(0)
-        for index, record in enumerate(count.layers):
-            if not record.counted:
-                continue
-            for w in record.weights:
-                if w.counts and w.trainable:
-                    if len(w.shape) >= 2:
-                        size = _product(w.shape[:-1]) + _product(w.shape[:-2]) * w.shape[-1]
-                    else:
-                        size = w.size
-                    factored += size * record.repeat * shares[index]
+        for w, times in _trainable_weights(count, shares):
+            rows_and_columns = product(w.shape[:-1]) + product(w.shape[:-2]) * w.shape[-1] if len(w.shape) >= 2 \
+                else w.size
+            factored += rows_and_columns * times
         state = factored * fp32
     elif p.optimizer == "adam8bit":  # bitsandbytes Optimizer2State.init_state
         state = Integer(0)
-        for index, record in enumerate(count.layers):
-            if not record.counted:
-                continue
-            for w in record.weights:
-                if w.counts and w.trainable:
-                    n = w.size
-                    eight_bit = 2 * n + 2 * 4 * sympy.ceiling(n / BNB_BLOCK)
-                    per = eight_bit if n.is_number and n >= BNB_MIN_8BIT else \
-                        8 * n if n.is_number else sympy.Piecewise((8 * n, n < BNB_MIN_8BIT), (eight_bit, True))
-                    state += per * record.repeat * shares[index]
+        for w, times in _trainable_weights(count, shares):
+            n = w.size
+            eight_bit = 2 * n + 2 * 4 * sympy.ceiling(n / BNB_BLOCK)
+            per = eight_bit if n.is_number and n >= BNB_MIN_8BIT else \
+                8 * n if n.is_number else sympy.Piecewise((8 * n, n < BNB_MIN_8BIT), (eight_bit, True))
+            state += per * times
     else:
         state = states * trainable * fp32
     master = 4 * trainable if p.master_weights else Integer(0)
     if p.optimizer in STEPPED:  # torch.optim's state["step"]: an fp32 scalar per parameter tensor
-        tensors = sympy.Add(*(r.repeat * shares[i] for i, r in enumerate(count.layers) if r.counted
-                              for w in r.weights if w.counts and w.trainable))
+        tensors = sympy.Add(*(times for _, times in _trainable_weights(count, shares)))
         state += 4 * tensors
     return state + master
 
 
-def _product(sizes) -> Expr:
-    out = Integer(1)
-    for s in sizes:
-        out *= s
-    return out
+def _trainable_weights(count, shares):
+    """Each trainable parameter tensor a device holds, with how many of it there are
+    (its layer's occurrences × the pipeline stage's share)."""
+    for index, record in enumerate(count.layers):
+        if record.counted:
+            for w in record.weights:
+                if w.counts and w.trainable:
+                    yield w, record.repeat * shares[index]
 
 
 def memory(count, *args, **kwargs) -> Memory:
