@@ -252,6 +252,8 @@ def condition_text(relation) -> str:
     """``H >= 3``; ``C % groups == 0`` for divisibility."""
     if isinstance(relation, sympy.Eq) and isinstance(relation.lhs, sympy.Mod) and relation.rhs == 0:
         return f"{relation.lhs.args[0]} % {relation.lhs.args[1]} == 0"
+    if isinstance(relation, sympy.Eq):
+        return f"{relation.lhs} == {relation.rhs}"
     return str(relation)
 
 

@@ -508,6 +508,7 @@ def memory(count, *args, **kwargs) -> Memory:
     undeclared: tuple = ()
     per_record: dict = {}
     if p.training:
+        conditions += _measured_where(count)
         in_flight = p.pp if p.microbatches is None else sympy.Min(p.pp, p.microbatches)
         saved, per_record, undeclared = saved_bytes(count, p, shares)
         activations = saved * in_flight
@@ -525,6 +526,24 @@ def memory(count, *args, **kwargs) -> Memory:
     # a layer's own rules (cache_elements, parallel_sizes) are written in its symbolic
     # arguments: bind the count's values there too
     return memory.subs(count.values) if count.values else memory
+
+
+def _measured_where(count) -> list:
+    """The relations an imported layer's saved tensors were measured under
+    (``Layer.saved_conditions``: key/value heads equal to the query heads, where
+    transformers' ``repeat_kv`` copies nothing); one the count's values break is an
+    error, as the tensors saved there are other ones."""
+    mapping = {d: Integer(count.values[d.name]) for d in count.dims if d.name in count.values}
+    out = []
+    for record in count.layers:
+        for relation in getattr(record.layer, "saved_conditions", ()):
+            if decided(relation.xreplace(mapping) if mapping else relation) is False:
+                raise ArgumentError(f"{count.name} › {record.name}: its saved tensors were measured where "
+                                    f"{condition_text(relation)} (the model runs other operators otherwise), "
+                                    f"which these values break ({', '.join(f'{k}={v}' for k, v in count.values.items())}); "
+                                    "import the configuration itself to measure them")
+            out.append(Condition(relation, (record.name,)))
+    return out
 
 
 def _bound(count, p: Plan, conditions) -> tuple:

@@ -82,19 +82,25 @@ def _first_line(exc) -> str:
 
 
 def model_class(config, task):
+    """``make(config)``: the model of a config (the ``task``'s auto class, else the
+    config's ``architectures``, else ``AutoModel``) with eager attention and experts, in
+    float32 whatever the config's ``torch_dtype`` (Llama-2-7B's says float16): the
+    recording is float32, and what 16-bit keeps besides is seen by recording it again
+    (:func:`.traced._fp32_kinds`)."""
+    import torch
+
     transformers = transformers_module()
+    options = dict(attn_implementation="eager", experts_implementation="eager", dtype=torch.float32)
     if task is not None:
         if task not in TASKS:
             raise ArgumentError(f"from_hf: unknown task {task!r}. Known: {', '.join(TASKS)}")
         auto = getattr(transformers, TASKS[task])
-        return lambda cfg: auto.from_config(cfg, attn_implementation="eager", experts_implementation="eager")
+        return lambda cfg: auto.from_config(cfg, **options)
     for name in getattr(config, "architectures", None) or ():
         cls = getattr(transformers, name, None)
         if cls is not None:
-            return lambda cfg, cls=cls: cls._from_config(cfg, attn_implementation="eager",
-                                                         experts_implementation="eager")
-    return lambda cfg: transformers.AutoModel.from_config(cfg, attn_implementation="eager",
-                                                          experts_implementation="eager")
+            return lambda cfg, cls=cls: cls._from_config(cfg, **options)
+    return lambda cfg: transformers.AutoModel.from_config(cfg, **options)
 
 
 def with_values(config, values: dict):

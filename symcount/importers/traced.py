@@ -78,6 +78,8 @@ class _Session:
         self.probe = list(probe)
         self.templates, self.probes, self.single = [], [], {}
         self.unplaced: dict = {}
+        #: sizes_of → {dim: the dim it was tied to} (:func:`_ties`)
+        self.tied: dict = {}
 
     def add(self, values, changed=()):
         t, _, _ = self.run(values)
@@ -327,9 +329,25 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
         saved = _per_batch(session, saved, witness)
         _fp32_kinds(session, witness)
     cache = _fit_cache(session, check, fixed)
+    tied = {b: a for b, a in session.tied.get(_saved_sizes, {}).items() if a not in bad and b not in bad}
     model = Builder(base_t, final, name, session.called, saved,
                     None if cache is None else (cache_groups(base_t)[0], cache, axes[0] if axes else None)).build()
+    _tie_saved(model, tied)
     return Traced(model, tuple(keep), dict(session.unplaced), list(base_t.uncounted), checked_at, dict(base))
+
+
+def _tie_saved(model, tied: dict) -> None:
+    """The layers whose saved sizes were fitted with tied dims (:func:`_ties`) declare the
+    relation they hold under (``saved_conditions``: ``Eq(b, a)``), which memory states
+    or, broken by the values, refuses."""
+    if not tied:
+        return
+    relations = tuple(sympy.Eq(dim(b), dim(a)) for b, a in sorted(tied.items()))
+    names = {*tied, *tied.values()}
+    for call in getattr(model, "calls", ()):
+        sizes = [entry[1] for entry in getattr(call.layer, "saves", None) or ()]
+        if any(s.name in names for size in sizes for s in size.free_symbols):
+            call.layer.saved_conditions = relations
 
 
 def _needs(session, usable, sizes_of) -> set:
@@ -559,12 +577,21 @@ def _fit_extra(session, check, fixed, sizes_of, among=None) -> list | None:
     single = {d: [(index[k], f) for k, f in ks if k in index] for d, ks in session.single.items()}
     single = {d: ks for d, ks in single.items() if ks}
     missing = set(session.single) - set(single)  # dims no usable probe changed: their sizes cannot be told
+    ties = _ties(session, missing, key, sizes_of)
+    if ties:
+        usable = usable_now()
+        index = {k: j for j, k in enumerate(usable)}
+        for a, (k, f) in ties.values():
+            single[a] = [(index[k], f)]
+        missing -= {*ties, *(a for a, _ in ties.values())}
     templates = [_Sizes(session.templates[k], sizes_of(session.templates[k])[1]) for k in usable]
     probes = [session.probes[k] for k in usable]
     exprs, failed = fit(templates, probes, 0, single, last=True)
     offset = len(session.templates[0].values)
     exprs = exprs[offset:]
     failed = {i - offset for i in failed if i >= offset}
+    if ties and check is not None:  # checked where the tied dims are equal, as they were fitted
+        check = _tied_check(session, check, ties)
     at_check = sizes_of(check[1]) if check is not None else None
     checked = at_check is not None and at_check[0] == key
     out = []
@@ -577,7 +604,52 @@ def _fit_extra(session, check, fixed, sizes_of, among=None) -> list | None:
         else:  # the check ran another structure: only a size that moves with nothing stands
             good = i not in failed and not kept.free_symbols and not missing
         out.append(_as_dims(kept) if good else None)
+    if ties:
+        session.tied[sizes_of] = {b: a for b, (a, _) in ties.items()}
     return out
+
+
+def _ties(session, missing, key, sizes_of) -> dict:
+    """Dims no usable probe changes, equal at the base, whose joint change keeps the
+    extra sizes' structure: a model that runs other operators unless they are equal
+    (transformers' ``repeat_kv`` is a no-op when the key/value heads are the query
+    heads, so changing either alone saves other tensors). ``{b: (a, (probe index,
+    factor))}``: the probe changing ``a`` and ``b`` together stands for ``a``'s, and the
+    sizes fitted from it hold where ``b = a``."""
+    ties: dict = {}
+    left = sorted(d for d in missing if d in session.single)
+    for i, a in enumerate(left):
+        if a in ties:
+            continue
+        for b in left[i + 1:]:
+            if b in ties or session.base[a] != session.base[b]:
+                continue
+            for f in _FACTORS:
+                values = _scaled(session.base, {a: f, b: f})
+                if values is None:
+                    continue
+                k = session.try_add(values, ((a, f), (b, f)))
+                if k is not None and (sizes_of(session.templates[k]) or (None,))[0] == key:
+                    ties[b] = (a, (k, f))
+                    break
+            if b in ties:
+                break
+    return ties
+
+
+def _tied_check(session, check, ties):
+    """The check's configuration with each tied dim set to its partner's value, recorded
+    (the check itself when that is what it was, or the model rejects it)."""
+    values = dict(check[0])
+    for b, (a, _) in ties.items():
+        values[b] = values[a]
+    if values == check[0]:
+        return check
+    try:
+        t, _, _ = session.run(values)
+    except Exception:  # noqa: BLE001 - a configuration the model rejects checks nothing
+        return check
+    return (values, t) if t.key == session.templates[0].key else check
 
 
 def numbers(run, values: dict, name: str) -> Traced:
