@@ -268,11 +268,12 @@ def _held(record, p: Plan, trainable_only: bool = False) -> Expr:
         return Integer(0)
     role = getattr(record.layer, "tensor_parallel", None)
     roles = _part_roles(record) if p.tp != 1 else {}
+    own_roles = getattr(record.layer, "weight_roles", None) or {}  # an import's, per parameter
     total = Integer(0)
     for w in record.weights:
         if not (w.counts and w.trainable) if trainable_only else not (w.counts or w.buffer):
             continue
-        own = roles.get(w.name.rpartition(".")[0], role)
+        own = own_roles.get(w.name) or roles.get(w.name.rpartition(".")[0], role)
         whole = own is None or w.buffer or (own == "row" and w.name.endswith("bias"))
         total += w.size if whole else w.size / p.tp
     return total

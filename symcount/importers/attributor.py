@@ -65,6 +65,8 @@ class TNode:
     casts: list = field(default_factory=list)
     #: indices of ``saved`` that selective recomputation drops (:attr:`.saves.SavedRecord.selective`)
     selective: set = field(default_factory=set)
+    #: indices of ``saved`` that tensor parallelism splits (:attr:`.saves.SavedRecord.split`)
+    split: set = field(default_factory=set)
 
 
 @dataclass
@@ -88,6 +90,8 @@ class Template:
     #: ``measure()`` → :attr:`cache`, run when the cache is first asked for (:func:`measured_cache`):
     #: only the configurations the cache's fit reads pay for its forward passes
     cache_measure: object = None
+    #: tensor-parallel roles: (module path, parameter name) → (role, axis) (:mod:`.parallel`)
+    roles: dict = field(default_factory=dict)
 
 
 def measured_cache(template: Template) -> list | None:
@@ -231,8 +235,22 @@ def template(recording: Recording) -> Template:
             times = None if count is None else saved_slots.slot(count, f"the members of a run saving {what}")
             if record.selective:
                 t.selective.add(len(t.saved))
+            if record.split:
+                t.split.add(len(t.saved))
             t.saved.append((what, record.kind, (size, slots_), sign, times))
-            saved_key.append((_index_free(t.path), record.kind, len(record.shape), sign, count is None))
+            saved_key.append((_index_free(t.path), record.kind, len(record.shape), sign, count is None, record.split))
+
+    def drop(t: TNode, what: str, record) -> bool:
+        """Remove one entry of ``record`` saved by ``what`` from ``t``'s subtree."""
+        for k, (name, kind, (_, shape), sign, times) in enumerate(t.saved):
+            if name == what and kind == record.kind and sign == 1 and times is None \
+                    and tuple(saved_slots.values[s] for s in shape) == record.shape \
+                    and (k in t.selective) == record.selective and (k in t.split) == record.split:
+                del t.saved[k]
+                t.selective = {i - (i > k) for i in t.selective if i != k}
+                t.split = {i - (i > k) for i in t.split if i != k}
+                return True
+        return any(drop(item, what, record) for item, _, _ in t.items if isinstance(item, TNode))
 
     def node(call: CallNode) -> TNode:
         represented.add(call.path)
@@ -275,7 +293,7 @@ def template(recording: Recording) -> Template:
                 mult = slots.slot(j - i, f"the number of calls of {child.path}")
                 key.append(("run", child.kind, _relative(child.path, call.path), shared))
                 item = node(child)
-                _run_differences(t, children[i:j], keep)
+                _run_differences(t, children[i:j], keep, lambda what, r, item=item: drop(item, what, r))
             else:
                 mult = None
                 item = op(child, call)
@@ -329,7 +347,7 @@ def template(recording: Recording) -> Template:
     outputs = tuple(slots.shape(s, f"output {j} of the model") for j, s in enumerate(recording.outputs))
     key.append(("outputs", tuple(len(s) for s in recording.outputs)))
     return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted, slots.where,
-                    saved_slots.values, tuple(saved_key))
+                    saved_slots.values, tuple(saved_key), roles=dict(recording.roles))
 
 
 def _subtree_saved(call: CallNode) -> list:
@@ -341,19 +359,35 @@ def _subtree_saved(call: CallNode) -> list:
     return out
 
 
-def _run_differences(t: TNode, members: list, keep) -> None:
+def _run_differences(t: TNode, members: list, keep, drop) -> None:
     """A folded run stands for its members by its first; a member that saves other
     storages than the first (the first block of a stack saving the stem's output, which
     the others get from the block before) has the difference kept by the caller: the
     storages only that member saves (sign +1) and those only the first saves (sign −1),
     each kind of difference once with the number of members it occurs in, so that the
-    run's total is exactly what its members saved."""
+    run's total is exactly what its members saved.
+
+    A storage the first member saves and no other does is one every member reads from
+    outside the run (a rotary embedding's cos and sin, an encoder's output under
+    cross-attention; each saved once, by the first to read it): it moves to the caller
+    (``drop`` removes it from the first member), held once whatever part of the run a
+    device holds or recomputes."""
     from collections import Counter
 
     saved_first = _subtree_saved(members[0])
     first = Counter(r for _, r in saved_first)
     differences: Counter = Counter()
     names: dict = {}
+    if len(members) > 1:
+        shared = first.copy()
+        for member in members[1:]:
+            shared &= first - Counter(r for _, r in _subtree_saved(member))
+        for r, n in shared.items():
+            path = next(p for p, q in saved_first if q == r)
+            for _ in range(n):
+                if drop(path, r):
+                    keep(t, [(path, r)])
+                    first[r] -= 1
     for member in members[1:]:
         records = _subtree_saved(member)
         mine = Counter(r for _, r in records)

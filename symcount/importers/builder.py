@@ -55,8 +55,8 @@ class Traced(Opaque):
         # the model was recorded with transformers' eager attention: the probabilities
         # (selective) are what that kernel keeps, not what a flash kernel would
         return tuple(Saved(name, size, kind, selective=selective, per_batch=per_batch, cast=cast,
-                           attention="eager" if selective else None)
-                     for name, size, kind, per_batch, cast, selective in self.saves)
+                           attention="eager" if selective else None, parallel=split)
+                     for name, size, kind, per_batch, cast, selective, split in self.saves)
 
     def output_shape(self, shape):
         return self.output if self.output else (None,)
@@ -172,10 +172,10 @@ class Builder:
         """``(name, elements per call of node, kind)`` of its saved storages; an entry whose
         size could not be placed is None."""
         out = []
-        listed = [(*entry, False, k in node.selective) for k, entry in enumerate(node.saved)]
-        listed += [(name, "activation", slots, sign, times, True, selective)
-                   for name, slots, sign, times, selective in node.casts]
-        for name, kind, (elements, shape), sign, times, cast, selective in listed:
+        listed = [(*entry, False, k in node.selective, k in node.split) for k, entry in enumerate(node.saved)]
+        listed += [(name, "activation", slots, sign, times, True, selective, split)
+                   for name, slots, sign, times, selective, split in node.casts]
+        for name, kind, (elements, shape), sign, times, cast, selective, split in listed:
             size = self.saved_exprs[elements]
             per_batch = isinstance(size, PerBatch)
             if per_batch:
@@ -187,7 +187,7 @@ class Builder:
             if size is None or n is None:
                 out.append(None)
                 continue
-            out.append((name, sympy.expand(sign * n * size), kind, per_batch, cast, selective))
+            out.append((name, sympy.expand(sign * n * size), kind, per_batch, cast, selective, split))
         return out
 
     def place(self, node: TNode) -> list:
@@ -285,10 +285,28 @@ class Builder:
                 return cached
             return Traced(node.kind, (), ops, output, integral, name=f"{display} (called again)", saves=saves)
         layer = Traced(node.kind, declared, ops, output, integral, name=display, saves=saves)
+        self.give_roles(layer, node.path)
         if id(node) in self.cached:
             layer.cache_elements = CacheRule(self.cached[id(node)], self.cache[2])
         self.layers[node.module_id] = layer
         return layer
+
+    def give_roles(self, layer: Traced, path: str) -> None:
+        """Megatron-LM's roles of the layer's parameters (:mod:`.parallel`):
+        ``weight_roles`` (name → column, row or vocab) and ``parallel_sizes``, the size
+        along the axis each role splits, which ``tp`` must divide."""
+        roles, sizes = {}, []
+        for name, shape, _ in self.t.params.get(path, ()):
+            found = self.t.roles.get((path, name))
+            if found is None:
+                continue
+            role, axis = found
+            roles[name] = role
+            what = {"column": "the output features", "row": "the input features", "vocab": "the vocabulary"}[role]
+            sizes.append((f"{what} of {path}.{name}", self.exprs[shape[axis]]))
+        if roles:
+            layer.weight_roles = roles
+            layer.parallel_sizes = lambda shape, sizes=tuple(sizes): sizes
 
     def walk(self, node: TNode, path: tuple, repeat, weights=None) -> None:
         """Emit ``node``'s calls ``repeat`` times; inside a routed list its parameters
@@ -299,8 +317,10 @@ class Builder:
         if own and weights is not None:
             whole = self.layer(node, display)
             shape = self.shape(node.input_shape)
-            self.calls.append(Call(Traced(whole.kind, whole.declared, (), whole.output, whole.integral,
-                                          name=f"{display} (weights of every expert)"), shape, path, weights, True))
+            every = Traced(whole.kind, whole.declared, (), whole.output, whole.integral,
+                           name=f"{display} (weights of every expert)")
+            self.give_roles(every, node.path)
+            self.calls.append(Call(every, shape, path, weights, True))
             self.calls.append(Call(Traced(whole.kind, (), whole.ops, whole.output, whole.integral,
                                           name=f"{display} (the routed tokens)", saves=whole.saves),
                                    shape, path, repeat, True))

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ArgumentError
 from ._common import Uncounted  # noqa: F401 - part of a Recording
+from .parallel import Roles
 from .saves import Tracker
 
 # ---------------------------------------------------------------------------
@@ -281,6 +282,9 @@ class Recording:
     params: dict
     outputs: tuple
     uncounted: list
+    #: Megatron-LM's tensor-parallel roles: (module path, parameter name) → (role, the axis
+    #: ``tp`` divides) (:mod:`.parallel`)
+    roles: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -367,6 +371,16 @@ class _Recorder:
                           _requires=tuple(bool(t.requires_grad) for t in operands))
         self.stack[-1].children.append(record)
         self.ops.append(record)
+
+    def param_tensor(self, t):
+        """``((path, name), parameter)`` of the parameter ``t`` is or is a view of, or None."""
+        seen = t
+        while seen is not None:
+            owner = self.param_owner.get(id(seen))
+            if owner is not None:
+                return owner, seen
+            seen = getattr(seen, "_base", None)
+        return None
 
     def _param_of(self, t):
         """The parameter a tensor is, or is a view of: (path, name, index of a dim-0 slice or None)."""
@@ -470,12 +484,15 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
         [*module.parameters(), *module.buffers()]
     floating = next((t.dtype for t in held if t.is_floating_point()), None)
     tracker = Tracker(held, floating)
+    roles = Roles(tracker.root, tracker._raw, recorder.param_tensor)
+    roles.note_inputs([*_flat_tensors(args), *_flat_tensors(kwargs)])
 
     class Mode(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             recorder.on_op(func, args, kwargs or {}, out)
             tracker.on_op(func, args, out)
+            roles.on_op(func, args, out)
             return out
 
     def pack(t):
@@ -503,8 +520,9 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
             mkldnn_off.__exit__(None, None, None)
         pre.remove()
         post.remove()
-    tracker.assign()
     outputs = _floating_outputs(output, [])
+    parallel, split = roles.solve(outputs)
+    tracker.assign(split)
     recorder.root.input_shape = _first_shape(args, kwargs)
     recorder.root.input_rows = _first_rows(args, kwargs)
     recorder.root.output_shape = _shape(outputs[0])[1:] if outputs and outputs[0].dim() else ()
@@ -514,7 +532,21 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
               if getattr(p, "requires_grad", False) and p.is_leaf]
     uncounted += _custom_functions(outputs, leaves)
     shapes = tuple(_shape(t)[1:] for t in outputs)
-    return Recording(recorder.root, recorder.params, shapes, uncounted)
+    return Recording(recorder.root, recorder.params, shapes, uncounted, parallel)
+
+
+def _flat_tensors(value):
+    """The tensors in args or kwargs (nested lists, tuples and dicts)."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _flat_tensors(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _flat_tensors(v)
 
 
 def _reachable(outputs) -> set:

@@ -47,6 +47,9 @@ class SavedRecord:
     #: attention's softmax output, its dropout mask and output, and their casts: what
     #: selective recomputation (Korthikanti et al. 2022) recomputes instead of keeping
     selective: bool = False
+    #: split over the tensor-parallel devices (:mod:`.parallel`): between a column- and
+    #: a row-parallel layer, or a column-parallel head's logits
+    split: bool = False
 
     @property
     def elements(self) -> int:
@@ -79,7 +82,10 @@ class Tracker:
         return t.untyped_storage()._cdata
 
     def key(self, t) -> int:
-        k = self._raw(t)
+        return self.root(self._raw(t))
+
+    def root(self, k: int) -> int:
+        """The storage a storage key is a view of (itself when it is no view)."""
         while k in self.parent:
             k = self.parent[k]
         return k
@@ -161,7 +167,7 @@ class Tracker:
         shape = tuple(int(s) for s in t.shape)
         if math.prod(shape) * itemsize != nbytes:
             shape = (nbytes // itemsize,)
-        return SavedRecord(self.kind_of(t, k), shape, k in self.selective)
+        return SavedRecord(self.kind_of(t, k), shape, k in self.selective, k in self.split)
 
     def kind_of(self, t, k) -> str:
         torch = self.torch
@@ -179,9 +185,11 @@ class Tracker:
             return "bool"
         return "int32" if t.element_size() == 4 else "int64"
 
-    def assign(self) -> None:
+    def assign(self, split=frozenset()) -> None:
         """Each saved storage's record onto the call that saved it first
-        (``node.saved``), in the order of those saves."""
+        (``node.saved``), in the order of those saves; ``split``: the root keys of the
+        storages tensor parallelism splits."""
+        self.split = split
         entries = sorted(self.owner.items(), key=lambda item: item[1][1])
         for k, (node, _) in entries:
             node.saved.append(self.record_of(k))

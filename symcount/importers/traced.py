@@ -430,7 +430,7 @@ def _fp32_kinds(session, witness) -> None:
                 node.saved[k] = (what, "float32", slots, sign, times)
             if casts[sign][key] > 0:  # as large as this tensor, a cast of its own in 16-bit
                 casts[sign][key] -= 1
-                node.casts.append((what, slots, sign, times, k in node.selective))
+                node.casts.append((what, slots, sign, times, k in node.selective, k in node.split))
         for item, _, _ in node.items:
             if hasattr(item, "saved"):
                 visit(item)
