@@ -42,6 +42,7 @@ class TOp:
     grads: tuple
     params: tuple  # per operand: (path, name, stacked) or None
     routed: tuple | None = None  # (rows slot, tokens slot) of a merged routed product
+    split: bool = False  # split by heads under tensor parallelism (:attr:`.recorder.OpRecord.split`)
 
 
 @dataclass
@@ -189,7 +190,7 @@ def _merged_calls(nodes: list) -> CallNode:
             shapes = child.shapes
             if child.op in ("mm", "addmm") and len(shapes[0]) == 2:
                 shapes = ((sum(n.children[j].shapes[0][0] for n in nodes), shapes[0][1]), *shapes[1:])
-            record = OpRecord(child.op, shapes, child.extra, child.grads, child.params)
+            record = OpRecord(child.op, shapes, child.extra, child.grads, child.params, child.split)
             merged.children.append(record)
         else:
             merged.children.append(_merged_calls([n.children[j] for n in nodes]))
@@ -317,8 +318,8 @@ def template(recording: Recording) -> Template:
             routed = (shapes[0][0], slots.slot(call.input_rows, f"the tokens routed in {call.path}"))
         key.append(("op", record.op, tuple(len(s) for s in record.shapes), record.grads,
                     tuple(None if p is None else (_relative(p[0], call.path), p[1], p[2]) for p in params),
-                    extra.get("transposed")))
-        return TOp(record.op, shapes, extra, record.grads, params, routed)
+                    extra.get("transposed"), record.split))
+        return TOp(record.op, shapes, extra, record.grads, params, routed, record.split)
 
     owners = tuple(recording.params)
 

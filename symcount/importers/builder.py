@@ -285,17 +285,24 @@ class Builder:
                 return cached
             return Traced(node.kind, (), ops, output, integral, name=f"{display} (called again)", saves=saves)
         layer = Traced(node.kind, declared, ops, output, integral, name=display, saves=saves)
-        self.give_roles(layer, node.path)
+        self.give_roles(layer, node)
         if id(node) in self.cached:
             layer.cache_elements = CacheRule(self.cached[id(node)], self.cache[2])
         self.layers[node.module_id] = layer
         return layer
 
-    def give_roles(self, layer: Traced, path: str) -> None:
+    def give_roles(self, layer: Traced, node: TNode) -> None:
         """Megatron-LM's roles of the layer's parameters (:mod:`.parallel`):
-        ``weight_roles`` (name → column, row or vocab) and ``parallel_sizes``, the size
-        along the axis each role splits, which ``tp`` must divide."""
+        ``weight_roles`` (name → column, row or vocab) and ``parallel_sizes``, what
+        ``tp`` must divide: the size along the axis each role splits, and the heads of
+        the products split by heads."""
+        path = node.path
         roles, sizes = {}, []
+        for item, _, _ in node.items:
+            if isinstance(item, TOp) and item.split:
+                heads = self.exprs[item.shapes[0][0]]
+                if all(heads != e for _, e in sizes):
+                    sizes.append((f"the heads of {path}", heads))
         for name, shape, _ in self.t.params.get(path, ()):
             found = self.t.roles.get((path, name))
             if found is None:
@@ -306,6 +313,7 @@ class Builder:
             sizes.append((f"{what} of {path}.{name}", self.exprs[shape[axis]]))
         if roles:
             layer.weight_roles = roles
+        if sizes:
             layer.parallel_sizes = lambda shape, sizes=tuple(sizes): sizes
 
     def walk(self, node: TNode, path: tuple, repeat, weights=None) -> None:
@@ -319,7 +327,7 @@ class Builder:
             shape = self.shape(node.input_shape)
             every = Traced(whole.kind, whole.declared, (), whole.output, whole.integral,
                            name=f"{display} (weights of every expert)")
-            self.give_roles(every, node.path)
+            self.give_roles(every, node)
             self.calls.append(Call(every, shape, path, weights, True))
             self.calls.append(Call(Traced(whole.kind, (), whole.ops, whole.output, whole.integral,
                                           name=f"{display} (the routed tokens)", saves=whole.saves),

@@ -26,7 +26,9 @@ storage), not module names:
   the residual stream), or when its region reaches neither a row layer nor a model
   output that has the vocabulary's width (a classifier's logits stay whole);
 - spoiled candidates are replicated and the dataflow followed again, until nothing
-  changes.
+  changes;
+- a product of two activations (``bmm``: attention's ``Q·Kᵀ`` and ``P·V``) on split
+  tensors is split by heads: ``tp`` must divide its batch axis.
 
 What comes out: each parameter's role and the axis ``tp`` divides (``roles``), and the
 storages that are split (``split``), which memory divides by ``tp``.
@@ -38,6 +40,8 @@ from dataclasses import dataclass
 
 #: products of an activation and a weight that Megatron-LM splits
 _LINEAR = {"mm", "addmm"}
+#: products of two activations whose batch axis is attention's heads
+_PER_HEAD = {"bmm", "baddbmm"}
 #: rounds of following the dataflow again with spoiled candidates replicated
 _ROUNDS = 8
 
@@ -69,7 +73,7 @@ class Roles:
             if isinstance(t, self.torch.Tensor) and not t.is_floating_point():
                 self.tokens.add(self.raw(t))
 
-    def on_op(self, func, args, out) -> None:
+    def on_op(self, func, args, out, product=None) -> None:
         torch = self.torch
         name = func._overloadpacket.__name__
         tensors = [a for a in _flat(args) if isinstance(a, torch.Tensor)]
@@ -79,6 +83,8 @@ class Roles:
         inputs = [(self.raw(t), t.shape[-1] if t.dim() else 1) for t, p in owned if p is None]
         out_keys = [self.raw(o) for o in outs]
         kind, info = "op", None
+        if product is not None and not params and name in _PER_HEAD:
+            kind, info = "heads", product
         if params:
             kind = "param"
             if name in _LINEAR and len(params) >= 1:
@@ -143,6 +149,9 @@ class Roles:
                 role = "vocab" if "vocab" in names else names.pop()
                 result[param] = (role, axes.pop())
         split = {k for k, o in origin.items() if o}
+        for kind, ins, _, info in events:
+            if kind == "heads":
+                info.split = any(origin.get(k) for k, _ in ins)
         return result, split
 
     @staticmethod

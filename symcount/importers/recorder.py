@@ -234,6 +234,9 @@ class OpRecord:
     extra: dict = field(default_factory=dict)
     grads: tuple = ()
     params: tuple = ()
+    #: an activation product on tensors tensor parallelism splits (attention's ``Q·Kᵀ``
+    #: and ``P·V`` per head): ``tp`` must divide its batch axis, the heads (:mod:`.parallel`)
+    split: bool = False
     _out: object = None
     _requires: tuple = ()
 
@@ -490,9 +493,10 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
     class Mode(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
+            before = len(recorder.ops)
             recorder.on_op(func, args, kwargs or {}, out)
             tracker.on_op(func, args, out)
-            roles.on_op(func, args, out)
+            roles.on_op(func, args, out, recorder.ops[-1] if len(recorder.ops) > before else None)
             return out
 
     def pack(t):
