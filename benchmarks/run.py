@@ -344,10 +344,10 @@ def imports(reps) -> list[Row]:
 
 
 #: ``symcount memory`` with every option: the zoo's Llama-2-7B (written with Megatron's
-#: tensor-parallel roles) and the config file (an import: tensor parallelism needs roles
-#: an import does not have, so --tp/--sp are left out there)
+#: tensor-parallel roles) and the config file (an import: its roles read off the operators)
 MEMORY_OPTIONS = ["--dtype", "bf16", "--optimizer", "adam", "--batch-size", "8", "--seq-len", "4096", "--pp", "4",
-                  "--dp", "16", "--zero", "1", "--recompute", "selective", "--microbatches", "16", "--json"]
+                  "--dp", "16", "--zero", "1", "--recompute", "selective", "--microbatches", "16", "--tp", "8",
+                  "--sp", "--json"]
 
 
 def memory_rows(reps) -> list[Row]:
@@ -369,8 +369,8 @@ def memory_rows(reps) -> list[Row]:
     rows = []
     for task, argv in (
             ("Llama-2-7B memory, every option (zoo entry)",
-             ["memory", "transformers:LlamaForCausalLM", *MEMORY_OPTIONS, "--tp", "8", "--sp"]),
-            ("Llama-2-7B memory, every option an import takes (config.json)",
+             ["memory", "transformers:LlamaForCausalLM", *MEMORY_OPTIONS]),
+            ("Llama-2-7B memory, every option (config.json)",
              ["memory", str(ROOT / "examples" / "hf" / "llama-2-7b"), *MEMORY_OPTIONS])):
         timing, total = measure(run(argv), reps.slow, cold())
         rows.append(Row(task, "`symcount memory` (in process)", timing, value=f"{total:,} bytes per device"))
@@ -536,7 +536,7 @@ def targets(rows, figures, cli) -> list[str]:
             t = by_task[key][0].ours_time
             line(max(t.cpu, t.wall) < 2, f"{key} < 2 s (issue 16): {t.text()}")
     for key in ("Llama-2-7B memory, every option (zoo entry)",
-                "Llama-2-7B memory, every option an import takes (config.json)"):
+                "Llama-2-7B memory, every option (config.json)"):
         if key in by_task:
             t = by_task[key][0].ours_time
             line(max(t.cpu, t.wall) < 1, f"{key} < 1 s (issue 17): {t.text()}")

@@ -87,7 +87,7 @@ def run(args) -> int:
     from .report.progress import status
 
     with status(f"loading {args.target}"):  # on a terminal's stderr only: an import takes seconds
-        count = load_target(args.target, list(args.sets))
+        count = load_target(args.target, list(args.sets), kv_cache=args.inference)
     names = {d.name for d in count.dims}
     sequence = next((n for n in SEQUENCE_DIMS if n in names), None)
     if seq_len is not None:

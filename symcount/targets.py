@@ -94,10 +94,12 @@ def parse_dims(items: list[str] | None) -> dict[str, int]:
         raise SubstitutionError(str(exc).replace("--set", "--dims", 2)) from None
 
 
-def load_target(target: str, sets: list[str], symbolic: list[str] | None = None, dims: list[str] | None = None):
+def load_target(target: str, sets: list[str], symbolic: list[str] | None = None, dims: list[str] | None = None,
+                kv_cache: bool = False):
     """The target's count: dims at their defaults (a file's ``dims``, a Keras file's
     ``--dims`` or a zoo entry's configuration), overridden by ``--set``, except those
-    named in ``symbolic``."""
+    named in ``symbolic``. A Hugging Face config's key/value cache is measured only
+    when ``kv_cache`` (``memory --inference``)."""
     _readable_name(target)
     keep = {n.strip() for item in symbolic or [] for n in item.split(",") if n.strip()}
     named = parse_dims(dims)
@@ -111,7 +113,7 @@ def load_target(target: str, sets: list[str], symbolic: list[str] | None = None,
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = from_hf(target)
+            model = from_hf(target, kv_cache=kv_cache)
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)
         dim_sets = sets

@@ -20,10 +20,10 @@ def from_torch(module, input_shape=None, dims=None, *, dtype=None, name=None):
 
 
 
-def from_hf(config, *, seq_len="seq_len", task=None, name=None):
+def from_hf(config, *, seq_len="seq_len", task=None, name=None, kv_cache=True):
     from .hf import from_hf as _from_hf
 
-    return _from_hf(config, seq_len=seq_len, task=task, name=name)
+    return _from_hf(config, seq_len=seq_len, task=task, name=name, kv_cache=kv_cache)
 
 
 def from_keras(model_or_path, dims=None, *, name=None):

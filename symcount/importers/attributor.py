@@ -239,7 +239,9 @@ def template(recording: Recording) -> Template:
             if record.split:
                 t.split.add(len(t.saved))
             t.saved.append((what, record.kind, (size, slots_), sign, times))
-            saved_key.append((_index_free(t.path), record.kind, len(record.shape), sign, count is None, record.split))
+            # (not whether tp splits it: roles follow widths, which a probe may make equal by chance;
+            # they are read at the base)
+            saved_key.append((_index_free(t.path), record.kind, len(record.shape), sign, count is None))
 
     def drop(t: TNode, what: str, record) -> bool:
         """Remove one entry of ``record`` saved by ``what`` from ``t``'s subtree."""
@@ -318,7 +320,7 @@ def template(recording: Recording) -> Template:
             routed = (shapes[0][0], slots.slot(call.input_rows, f"the tokens routed in {call.path}"))
         key.append(("op", record.op, tuple(len(s) for s in record.shapes), record.grads,
                     tuple(None if p is None else (_relative(p[0], call.path), p[1], p[2]) for p in params),
-                    extra.get("transposed"), record.split))
+                    extra.get("transposed")))
         return TOp(record.op, shapes, extra, record.grads, params, routed, record.split)
 
     owners = tuple(recording.params)

@@ -274,7 +274,8 @@ def _default_seq_len(config) -> int:
     return 512
 
 
-def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: str | None = None):
+def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: str | None = None,
+            kv_cache: bool = True):
     """The symcount model of a Hugging Face config, its formula in the config's field names.
 
     ``config``: a ``transformers.PretrainedConfig``, a ``config.json`` path, a folder
@@ -289,6 +290,10 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
 
     Every size is placed by probing (see :mod:`symcount.importers.traced`) and the formula
     is checked at a configuration not used to build it, and at the config itself.
+
+    ``kv_cache=False`` skips measuring a decoder's key/value cache (its forward passes
+    are a third of the import; the CLI needs it only for ``memory --inference``): the
+    model then declares no cache.
     """
     from .traced import finish, numbers, report, trace
     from .operators import Runner
@@ -307,8 +312,8 @@ def from_hf(config, *, seq_len: str = "seq_len", task: str | None = None, name: 
         probe_values[axis] = (8 + 4 * k) if user[axis] >= 32 else max(2, user[axis] // 4 + k)
     name = name or (getattr(cfg, "architectures", None) or [cfg.model_type])[0]
     runner = Runner(builder(cfg, make), inputs_for(cfg, seq=axes[0] if axes else "seq_len"),
-                    kv_cache=cache_probe(cfg, axes[0]) if axes and not getattr(cfg, "is_encoder_decoder", False)
-                    else None, reuse=True)
+                    kv_cache=cache_probe(cfg, axes[0])
+                    if kv_cache and axes and not getattr(cfg, "is_encoder_decoder", False) else None, reuse=True)
     try:
         # an image's size is probed at +1 and +3 too, as an input axis: floors of strided layers show
         shifted = axes + [f for f in ("image_size",) if f in fields]

@@ -53,6 +53,7 @@ class _Linear:
     out_features: int
     in_axis: int        # the parameter's axis of the input features
     out_axis: int
+    bias: tuple | None = None  # addmm's bias parameter: split with a column layer, whole with a row layer
 
 
 class Roles:
@@ -114,7 +115,9 @@ class Roles:
         # the operand (in, out) is the parameter itself (a Conv1D's weight) or its transpose (a Linear's)
         as_stored = tuple(w.shape) == tuple(param.shape[offset:]) and w.stride() == param.stride()[offset:]
         in_axis, out_axis = (offset, offset + 1) if as_stored else (offset + 1, offset)
-        return _Linear(owner, int(w.shape[0]), int(w.shape[1]), in_axis, out_axis)
+        bias = self.param_of(args[0]) if name == "addmm" else None
+        bias = bias[0] if bias is not None and bias[1].dim() == 1 else None
+        return _Linear(owner, int(w.shape[0]), int(w.shape[1]), in_axis, out_axis, bias)
 
     # -- solving --------------------------------------------------------------------
 
@@ -138,6 +141,8 @@ class Roles:
             info = events[i][3]
             axis = info.out_axis if role == "column" else info.in_axis
             found.setdefault(info.param, set()).add((role, axis))
+            if info.bias is not None and role == "column":  # Megatron-LM splits a column layer's bias
+                found.setdefault(info.bias, set()).add(("column", 0))
         for kind, _, _, info in events:
             if kind == "vocab":
                 found.setdefault(info[0], set()).add(("vocab", 0))
