@@ -285,20 +285,19 @@ class Builder:
                 return cached
             return Traced(node.kind, (), ops, output, integral, name=f"{display} (called again)", saves=saves)
         layer = Traced(node.kind, declared, ops, output, integral, name=display, saves=saves)
-        self.give_roles(layer, node)
+        self.give_roles(layer, node.path, node)
         if id(node) in self.cached:
             layer.cache_elements = CacheRule(self.cached[id(node)], self.cache[2])
         self.layers[node.module_id] = layer
         return layer
 
-    def give_roles(self, layer: Traced, node: TNode) -> None:
-        """Megatron-LM's roles of the layer's parameters (:mod:`.parallel`):
+    def give_roles(self, layer: Traced, path: str, node: TNode | None = None) -> None:
+        """Megatron-LM's roles of the parameters of ``path`` (:mod:`.parallel`):
         ``weight_roles`` (name → column, row or vocab) and ``parallel_sizes``, what
         ``tp`` must divide: the size along the axis each role splits, and the heads of
-        the products split by heads."""
-        path = node.path
+        the products ``node`` runs split by heads."""
         roles, sizes = {}, []
-        for item, _, _ in node.items:
+        for item, _, _ in node.items if node is not None else ():
             if isinstance(item, TOp) and item.split:
                 heads = self.exprs[item.shapes[0][0]]
                 if all(heads != e for _, e in sizes):
@@ -327,7 +326,7 @@ class Builder:
             shape = self.shape(node.input_shape)
             every = Traced(whole.kind, whole.declared, (), whole.output, whole.integral,
                            name=f"{display} (weights of every expert)")
-            self.give_roles(every, node)
+            self.give_roles(every, node.path, node)
             self.calls.append(Call(every, shape, path, weights, True))
             self.calls.append(Call(Traced(whole.kind, (), whole.ops, whole.output, whole.integral,
                                           name=f"{display} (the routed tokens)", saves=whole.saves),
@@ -406,6 +405,7 @@ class Builder:
             declared = [(name, tuple(self.exprs[s] for s in shape), trainable) for name, shape, trainable in params]
             saves = None if self.saved_exprs is None else ()  # never called: saves nothing
             layer = Traced("Parameters", declared, (), (None,), name=path, saves=saves)
+            self.give_roles(layer, path)  # a tied weight another module called (T5's shared embedding)
             self.calls.append(Call(layer, (None,), tuple(path.split(".")[:-1]), sympy.Integer(1), True))
         model = Recorded(self.name, self.calls, exact="operators")
         if self.inactive != 0:
