@@ -93,6 +93,10 @@ class Template:
     cache_measure: object = None
     #: tensor-parallel roles: (module path, parameter name) → (role, axis) (:mod:`.parallel`)
     roles: dict = field(default_factory=dict)
+    #: (module path, parameter name) → the slot in ``saved_values`` of the heads its column
+    #: layer's output is viewed as (fitted with the saved sizes: a size that cannot be placed
+    #: leaves the condition out, never the formula)
+    heads: dict = field(default_factory=dict)
 
 
 def measured_cache(template: Template) -> list | None:
@@ -349,8 +353,13 @@ def template(recording: Recording) -> Template:
         key.append(("param", _index_free(path), tuple((n, len(s), t) for n, s, t in plist)))
     outputs = tuple(slots.shape(s, f"output {j} of the model") for j, s in enumerate(recording.outputs))
     key.append(("outputs", tuple(len(s) for s in recording.outputs)))
+    heads = {}
+    for (path, name), n in sorted(recording.heads.items()):
+        if path in params:
+            heads[(path, name)] = saved_slots.slot(n, f"the heads of {path}")
+            saved_key.append(("heads", _index_free(path), name))
     return Template(root, params, outputs, slots.values, tuple(key), recording.uncounted, slots.where,
-                    saved_slots.values, tuple(saved_key), roles=dict(recording.roles))
+                    saved_slots.values, tuple(saved_key), roles=dict(recording.roles), heads=heads)
 
 
 def _subtree_saved(call: CallNode) -> list:

@@ -310,6 +310,10 @@ class Builder:
             roles[name] = role
             what = {"column": "the output features", "row": "the input features", "vocab": "the vocabulary"}[role]
             sizes.append((f"{what} of {path}.{name}", self.exprs[shape[axis]]))
+            slot = self.t.heads.get((path, name))
+            heads = None if slot is None or self.saved_exprs is None else self.saved_exprs[slot]
+            if heads is not None and not isinstance(heads, PerBatch) and all(heads != e for _, e in sizes):
+                sizes.append((f"the heads of {path}", heads))
         if roles:
             layer.weight_roles = roles
         if sizes:

@@ -28,7 +28,10 @@ storage), not module names:
 - spoiled candidates are replicated and the dataflow followed again, until nothing
   changes;
 - a product of two activations (``bmm``: attention's ``Q·Kᵀ`` and ``P·V``) on split
-  tensors is split by heads: ``tp`` must divide its batch axis.
+  tensors is split by heads: ``tp`` must divide its batch axis; and a column layer whose
+  output is viewed as heads (``(…, kv_heads · d)`` → ``(…, kv_heads, d)``) gives each
+  device whole heads: ``tp`` must divide those too (grouped-query attention's key/value
+  heads).
 
 What comes out: each parameter's role and the axis ``tp`` divides (``roles``), and the
 storages that are split (``split``), which memory divides by ``tp``.
@@ -40,6 +43,8 @@ from dataclasses import dataclass
 
 #: products of an activation and a weight that Megatron-LM splits
 _LINEAR = {"mm", "addmm"}
+#: reshapes that may split a projection's features into heads
+_VIEWS = {"view", "_unsafe_view", "reshape"}
 #: products of two activations whose batch axis is attention's heads
 _PER_HEAD = {"bmm", "baddbmm"}
 #: rounds of following the dataflow again with spoiled candidates replicated
@@ -86,6 +91,8 @@ class Roles:
         kind, info = "op", None
         if product is not None and not params and name in _PER_HEAD:
             kind, info = "heads", product
+        elif name in _VIEWS and outs and tensors and not params:
+            kind, info = "view", (tuple(tensors[0].shape), tuple(outs[0].shape))
         if params:
             kind = "param"
             if name in _LINEAR and len(params) >= 1:
@@ -121,21 +128,23 @@ class Roles:
 
     # -- solving --------------------------------------------------------------------
 
-    def solve(self, outputs) -> tuple[dict, set]:
-        """``(roles, split)``: parameter (path, name) → (role, axis tp divides), and the
-        root keys of the storages that are split."""
+    def solve(self, outputs) -> tuple[dict, set, dict]:
+        """``(roles, split, heads)``: parameter (path, name) → (role, axis tp divides),
+        the root keys of the storages that are split, and parameter → the heads its
+        column layer's output is viewed as (``(…, kv_heads · d)`` → ``(…, kv_heads, d)``:
+        Megatron-LM gives each device whole heads, so tp must divide them)."""
         events = [(kind, [(self.root(k), d) for k, d in ins], [self.root(k) for k in outs], info)
                   for kind, ins, outs, info in self.events]
         vocab = {info[1] for kind, _, _, info in events if kind == "vocab"}
         out_keys = [self.root(self.raw(t)) for t in outputs]
         replicated: set = set()
         for _ in range(_ROUNDS):
-            origin, roles, bad = self._follow(events, replicated, vocab, out_keys)
+            origin, roles, bad, width = self._follow(events, replicated, vocab, out_keys)
             if not bad:
                 break
             replicated |= bad
         else:  # no consistent pairing: every weight replicated, nothing split
-            return {}, set()
+            return {}, set(), {}
         found: dict = {}
         for i, role in roles.items():
             info = events[i][3]
@@ -154,10 +163,18 @@ class Roles:
                 role = "vocab" if "vocab" in names else names.pop()
                 result[param] = (role, axes.pop())
         split = {k for k, o in origin.items() if o}
+        heads: dict = {}
         for kind, ins, _, info in events:
             if kind == "heads":
                 info.split = any(origin.get(k) for k, _ in ins)
-        return result, split
+            elif kind == "view" and ins:
+                (before, after), found = info, origin.get(ins[0][0], frozenset())
+                if len(found) == 1 and len(after) == len(before) + 1 and after[:-2] == before[:-1] \
+                        and after[-2] * after[-1] == before[-1]:
+                    c = next(iter(found))
+                    if c in roles and roles[c] == "column" and before[-1] == width[c]:
+                        heads.setdefault(events[c][3].param, after[-2])
+        return result, split, {p: n for p, n in heads.items() if p in result}
 
     @staticmethod
     def _follow(events, replicated, vocab, out_keys):
@@ -191,7 +208,7 @@ class Roles:
         for k in out_keys:
             closed |= {c for c in origin.get(k, empty) if width[c] in vocab}
         bad = {c for c in width if c not in closed or c in spoiled}
-        return origin, roles, bad
+        return origin, roles, bad, width
 
 
 def _flat(values):

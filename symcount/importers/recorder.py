@@ -288,6 +288,8 @@ class Recording:
     #: Megatron-LM's tensor-parallel roles: (module path, parameter name) → (role, the axis
     #: ``tp`` divides) (:mod:`.parallel`)
     roles: dict = field(default_factory=dict)
+    #: (module path, parameter name) → the heads a column layer's output is viewed as
+    heads: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -525,7 +527,7 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
         pre.remove()
         post.remove()
     outputs = _floating_outputs(output, [])
-    parallel, split = roles.solve(outputs)
+    parallel, split, heads = roles.solve(outputs)
     tracker.assign(split)
     recorder.root.input_shape = _first_shape(args, kwargs)
     recorder.root.input_rows = _first_rows(args, kwargs)
@@ -536,7 +538,7 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
               if getattr(p, "requires_grad", False) and p.is_leaf]
     uncounted += _custom_functions(outputs, leaves)
     shapes = tuple(_shape(t)[1:] for t in outputs)
-    return Recording(recorder.root, recorder.params, shapes, uncounted, parallel)
+    return Recording(recorder.root, recorder.params, shapes, uncounted, parallel, heads)
 
 
 def _flat_tensors(value):

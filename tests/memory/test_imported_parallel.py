@@ -227,6 +227,21 @@ def test_tp_must_divide_the_heads_of_an_import():
     assert "num_attention_heads % 2 == 0" in symbolic and "intermediate_size % 2 == 0" in symbolic
 
 
+def test_tp_must_divide_the_key_value_heads_of_an_import():
+    """Megatron-LM gives each device whole key/value heads: k_proj's output viewed as
+    (num_key_value_heads, head_dim) says how many there are."""
+    cfg = transformers.LlamaConfig(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=8,
+                                   num_key_value_heads=2, vocab_size=128, max_position_embeddings=64,
+                                   architectures=["LlamaForCausalLM"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = sc.from_hf(cfg)
+    assert "num_key_value_heads % 2 == 0" in {str(c) for c in model.count().memory(tp=2).conditions}
+    with pytest.raises(ArgumentError, match=r"self_attn\.k_proj: .*num_key_value_heads % 4 == 0"):
+        model.count().subs(model.values).memory(tp=4)
+    model.count().subs(model.values).memory(tp=2)  # 8 heads, 2 key/value heads: two devices are fine
+
+
 def test_a_model_without_pairs_has_no_tensor_parallelism():
     """A CNN has no linear pairs: tp is refused, as for any model without parallel layers."""
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 5))
