@@ -81,8 +81,21 @@ class Runner:
 
     def at_dtype(self, values: dict, dtype):
         """The recording of ``values`` with the model and its floating inputs in ``dtype``
-        (meta device): which saved tensors stay in fp32 (normalization statistics)."""
-        return self._record(values, "meta", dtype=dtype)[2]
+        (meta device, else real tensors on the CPU where the 16-bit forward reads data: T5's
+        mask in bf16): which saved tensors stay in fp32 (normalization statistics)."""
+        try:
+            return self._record(values, "cpu" if self.real else "meta", dtype=dtype)[2]
+        except ArgumentError:
+            raise
+        except Exception:  # noqa: BLE001 - the meta device cannot run data-dependent code
+            if self.real or self.build is None:
+                raise
+            try:
+                return self._record(values, "cpu", dtype=dtype)[2]
+            finally:
+                import torch
+
+                torch.manual_seed(0)
 
     def _built(self, values, device):
         """The module built at ``values``: with ``reuse``, on the meta device once per configuration (a

@@ -134,6 +134,21 @@ def test_llama_in_bfloat16():
         assert int(memory.activations) == truth, (changes, axes, batch)
 
 
+def test_t5_in_bfloat16():
+    """T5's layer norm upcasts its input to float32 for the variance and multiplies in
+    float32 before casting back; its softmax runs in float32 too. Its 16-bit forward reads
+    data on the way (the mask), so the bf16 recording that finds those tensors runs on
+    real CPU tensors at the probe."""
+    model, count = imported("t5")
+    for changes, axes, batch in ACTIVATIONS["t5"]:
+        memory = count.subs({**model.values, **changes, **axes}).memory(dtype="bfloat16", device="cpu",
+                                                                        batch_size=batch)
+        module = torch_model("t5", changes, torch.bfloat16).train()
+        kwargs = dict(token_inputs(batch, axes["seq_len"], axes["decoder_seq_len"]), use_cache=False)
+        truth = saved_bytes(module, call=lambda: module(**kwargs))
+        assert int(memory.activations) == truth, (changes, axes, batch)
+
+
 def test_selective_recomputation_drops_the_attention_probabilities():
     """recompute="selective" drops what Korthikanti et al. (2022) recompute: per layer the
     softmax output, its dropout mask and the dropped-out probabilities (3·heads·s² per
