@@ -16,7 +16,9 @@ recorder runs the forward under the pack hook and its dispatch mode and gives bo
 - **size**: the root storage's bytes; its shape is the shape of the tensor that created
   it (an operator's output, or a tensor from outside such as the model's input) when
   that shape fills the storage, else one axis of its elements.
-- **kind**: ``mask`` for a storage ``bernoulli`` wrote (dropout's noise, kept in the
+- **kind**: ``statistic`` for a normalization's mean and rstd (fp32 on CUDA, the
+  activation's dtype on the CPU: which one is the ``device`` memory is asked for, not the
+  device recorded on), ``mask`` for a storage ``bernoulli`` wrote (dropout's noise, kept in the
   activation's dtype on the CPU as ``aten::dropout`` makes it; ``native_dropout``'s
   mask on CUDA), ``activation`` for the model's floating dtype, ``float32`` for fp32
   kept beside another compute dtype, ``int64``, ``int32``, ``bool`` (1-byte types).
@@ -57,6 +59,10 @@ class SavedRecord:
 
 
 _MASK_WRITERS = {"bernoulli", "bernoulli_"}
+#: normalizations whose outputs after the first are their statistics (mean and rstd):
+#: fp32 on CUDA, the input's dtype on the CPU (``symcount.saved``'s ``statistic`` kind)
+_NORMS = {"native_layer_norm", "native_batch_norm", "_native_batch_norm_legit", "native_group_norm",
+          "_native_batch_norm_legit_functional"}
 
 
 class Tracker:
@@ -74,6 +80,7 @@ class Tracker:
         self.excluded = {self.key(t) for t in excluded}
         self.owner: dict = {}      # root key → (owner node, order of its first save)
         self.selective: set = set()  # root keys of softmax outputs, their dropout and casts
+        self.statistics: set = set()  # root keys of normalizations' mean and rstd
         self.order = 0
 
     # -- storages ------------------------------------------------------------------
@@ -116,6 +123,8 @@ class Tracker:
                 continue
             self._see(o)
         self._selective(func._overloadpacket.__name__, args, outs)
+        if func._overloadpacket.__name__ in _NORMS:
+            self.statistics.update(self.key(o) for o in outs[1:])
         if func._overloadpacket.__name__ in _MASK_WRITERS:
             target = args[0] if func._overloadpacket.__name__.endswith("_") else (outs[0] if outs else None)
             if isinstance(target, torch.Tensor):
@@ -173,6 +182,8 @@ class Tracker:
         torch = self.torch
         if k in self.masks:
             return "mask"
+        if k in self.statistics and t.is_floating_point():
+            return "statistic"
         if t.is_floating_point():
             if t.dtype == self.compute:
                 return "activation"
