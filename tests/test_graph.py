@@ -124,7 +124,7 @@ def test_symbolic_merge_records_equality_condition():
         Concatenate()([x, MaxPooling2D(2)(x)])  # W versus floor(W/2): different for every W >= 1
     y = Input((H, 3, 2))
     count = Model([x, y], Concatenate()([x, y])).count()
-    assert [str(c) for c in count.conditions] == ["Eq(W, 3)"]
+    assert [str(c) for c in count.conditions] == ["W == 3"]
     assert count.subs(H=5, W=3).output_shape == (None, 5, 3, 6)
     with pytest.raises(SubstitutionError, match=r"concatenate \(Concatenate\): the closed form needs Eq\(W, 3\)"):
         count.subs(H=5, W=4)
@@ -163,7 +163,7 @@ def test_repeat_refuses_a_block_that_changes_shape():
 def test_repeat_records_shape_condition_when_undecided():
     n, C = sc.dims("n C")
     count = Sequential([Input((8, 8, C)), Repeat(Block("b", [Conv2D(8, 3, padding="same")]), n)]).count()
-    assert [str(c) for c in count.conditions] == ["Eq(C, 8)"]
+    assert [str(c) for c in count.conditions] == ["C == 8"]
     assert int(count.subs(C=8, n=2).total) == 2 * (9 * 8 * 8 + 8)
     with pytest.raises(SubstitutionError, match=r"Eq\(C, 8\)"):
         count.subs(C=3, n=2)
