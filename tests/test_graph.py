@@ -126,7 +126,7 @@ def test_symbolic_merge_records_equality_condition():
     count = Model([x, y], Concatenate()([x, y])).count()
     assert [str(c) for c in count.conditions] == ["W == 3"]
     assert count.subs(H=5, W=3).output_shape == (None, 5, 3, 6)
-    with pytest.raises(SubstitutionError, match=r"concatenate \(Concatenate\): the closed form needs Eq\(W, 3\)"):
+    with pytest.raises(SubstitutionError, match=r"concatenate \(Concatenate\): the closed form needs W == 3"):
         count.subs(H=5, W=4)
 
 
@@ -165,7 +165,7 @@ def test_repeat_records_shape_condition_when_undecided():
     count = Sequential([Input((8, 8, C)), Repeat(Block("b", [Conv2D(8, 3, padding="same")]), n)]).count()
     assert [str(c) for c in count.conditions] == ["C == 8"]
     assert int(count.subs(C=8, n=2).total) == 2 * (9 * 8 * 8 + 8)
-    with pytest.raises(SubstitutionError, match=r"Eq\(C, 8\)"):
+    with pytest.raises(SubstitutionError, match="C == 8"):
         count.subs(C=3, n=2)
 
 
