@@ -330,7 +330,7 @@ def _tp_conditions(count, p: Plan) -> list:
 # ---------------------------------------------------------------------------
 
 
-def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
+def saved_bytes(count, p: Plan, shares=None, broken=frozenset()) -> tuple[Expr, dict, tuple]:
     """Bytes of the tensors autograd saves for one step of ``p.batch_size`` examples, per
     device: each distinct tensor once (a layer's saved output that the next layer saves
     as its input), every occurrence of a repeated block counted, entries ``per_batch``
@@ -347,7 +347,7 @@ def saved_bytes(count, p: Plan, shares=None) -> tuple[Expr, dict, tuple]:
     stacks = (_top_boundaries(count) or _folded_stack(count)) if p.recompute == "full" else []
     inside = {i for b in stacks for i in range(b[4], b[5])}
     for index, record in enumerate(count.layers):
-        if record.saved is None:
+        if record.saved is None or index in broken:
             if record.type != "InputLayer":
                 undeclared.append(record.name)
             continue
@@ -509,9 +509,10 @@ def memory(count, *args, **kwargs) -> Memory:
     undeclared: tuple = ()
     per_record: dict = {}
     if p.training:
-        conditions += _measured_where(count)
+        measured, broken = _measured_where(count)
+        conditions += measured
         in_flight = p.pp if p.microbatches is None else sympy.Min(p.pp, p.microbatches)
-        saved, per_record, undeclared = saved_bytes(count, p, shares)
+        saved, per_record, undeclared = saved_bytes(count, p, shares, broken)
         activations = saved * in_flight
         per_record = {i: v * in_flight for i, v in per_record.items()}
     cache = kv_cache_bytes(count, p, shares) if p.kv_cache else Integer(0)
@@ -529,22 +530,22 @@ def memory(count, *args, **kwargs) -> Memory:
     return memory.subs(count.values) if count.values else memory
 
 
-def _measured_where(count) -> list:
+def _measured_where(count) -> tuple[list, set]:
     """The relations an imported layer's saved tensors were measured under
     (``Layer.saved_conditions``: key/value heads equal to the query heads, where
-    transformers' ``repeat_kv`` copies nothing); one the count's values break is an
-    error, as the tensors saved there are other ones."""
+    transformers' ``repeat_kv`` copies nothing; the experts a token is routed to at the
+    value probed), and the indices of the records whose relations the count's values
+    break: the tensors saved there are other ones, so those layers are not counted
+    (``Memory.undeclared``), never counted wrong."""
     mapping = {d: Integer(count.values[d.name]) for d in count.dims if d.name in count.values}
-    out = []
-    for record in count.layers:
+    out, broken = [], set()
+    for index, record in enumerate(count.layers):
         for relation in getattr(record.layer, "saved_conditions", ()):
             if decided(relation.xreplace(mapping) if mapping else relation) is False:
-                raise ArgumentError(f"{count.name} › {record.name}: its saved tensors were measured where "
-                                    f"{condition_text(relation)} (the model runs other operators otherwise), "
-                                    f"which these values break ({', '.join(f'{k}={v}' for k, v in count.values.items())}); "
-                                    "import the configuration itself to measure them")
-            out.append(Condition(relation, (record.name,)))
-    return out
+                broken.add(index)
+            else:
+                out.append(Condition(relation, (record.name,)))
+    return out, broken
 
 
 def _bound(count, p: Plan, conditions) -> tuple:

@@ -47,8 +47,6 @@ _LINEAR = {"mm", "addmm"}
 _VIEWS = {"view", "_unsafe_view", "reshape"}
 #: products of two activations whose batch axis is attention's heads
 _PER_HEAD = {"bmm", "baddbmm"}
-#: rounds of following the dataflow again with spoiled candidates replicated
-_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,8 @@ class Roles:
         vocab = {info[1] for kind, _, _, info in events if kind == "vocab"}
         out_keys = [self.root(self.raw(t)) for t in outputs]
         replicated: set = set()
-        for _ in range(_ROUNDS):
+        # each round replicates at least one candidate more: at most one round per candidate
+        for _ in range(1 + sum(1 for kind, _, _, _ in events if kind == "linear")):
             origin, roles, bad, width = self._follow(events, replicated, vocab, out_keys)
             if not bad:
                 break

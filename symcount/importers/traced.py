@@ -78,8 +78,10 @@ class _Session:
         self.probe = list(probe)
         self.templates, self.probes, self.single = [], [], {}
         self.unplaced: dict = {}
-        #: sizes_of → {dim: the dim it was tied to} (:func:`_ties`)
+        #: sizes_of → {dim: the dim it was tied to, or the value it was held at} (:func:`_ties`)
         self.tied: dict = {}
+        #: sizes_of → the configuration and template the extra sizes were checked at
+        self.saved_check: dict = {}
 
     def add(self, values, changed=()):
         t, _, _ = self.run(values)
@@ -323,13 +325,14 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
         # one shape there and not at the check's configuration, where dims differ more (a
         # query's (heads, seq, head_dim) is not the scores' (heads, seq, seq) when seq ≠ head_dim)
         witness = (session.base, session.templates[0], session.recording)
-        if check is not None and check[1].saved_key == session.templates[0].saved_key \
-                and _merged(session.templates[0], check[1]):
-            witness = (check[0], check[1], session.run(check[0])[2])
+        other = session.saved_check.get(_saved_sizes, check)  # the check the saved sizes were checked at
+        if other is not None and other[1].saved_key == session.templates[0].saved_key \
+                and _merged(session.templates[0], other[1]):
+            witness = (other[0], other[1], session.run(other[0])[2])
         saved = _per_batch(session, saved, witness)
         _fp32_kinds(session, witness)
     cache = _fit_cache(session, check, fixed)
-    tied = {b: a for b, a in session.tied.get(_saved_sizes, {}).items() if a not in bad and b not in bad}
+    tied = {b: a for b, a in session.tied.get(_saved_sizes, {}).items() if b not in bad and a not in bad}
     model = Builder(base_t, final, name, session.called, saved,
                     None if cache is None else (cache_groups(base_t)[0], cache, axes[0] if axes else None)).build()
     _tie_saved(model, tied)
@@ -337,16 +340,20 @@ def trace(run, base: dict, probe: list, name: str, *, axes=()) -> Traced:
 
 
 def _tie_saved(model, tied: dict) -> None:
-    """The layers whose saved sizes were fitted with tied dims (:func:`_ties`) declare the
-    relation they hold under (``saved_conditions``: ``Eq(b, a)``), which memory states
-    or, broken by the values, refuses."""
+    """The layers with saved tensors declare the relations their sizes were fitted under
+    (``saved_conditions``): ``Eq(b, a)`` for dims probed together (:func:`_ties`),
+    ``Eq(d, value)`` for a dim no usable probe moved (kept at its base value). Memory
+    states them, and counts a layer whose relations the values break as not counted."""
     if not tied:
         return
-    relations = tuple(sympy.Eq(dim(b), dim(a)) for b, a in sorted(tied.items()))
-    names = {*tied, *tied.values()}
+    relations = tuple(sympy.Eq(dim(b), dim(a) if isinstance(a, str) else sympy.Integer(a))
+                      for b, a in sorted(tied.items()))
+    names = {*tied, *(a for a in tied.values() if isinstance(a, str))}
+    held = any(not isinstance(a, str) for a in tied.values())
     for call in getattr(model, "calls", ()):
         sizes = [entry[1] for entry in getattr(call.layer, "saves", None) or ()]
-        if any(s.name in names for size in sizes for s in size.free_symbols):
+        # a held dim may move sizes that no longer show it: every layer that saves holds it
+        if sizes and (held or any(s.name in names for size in sizes for s in size.free_symbols)):
             call.layer.saved_conditions = relations
 
 
@@ -594,6 +601,16 @@ def _fit_extra(session, check, fixed, sizes_of, among=None) -> list | None:
         check = _tied_check(session, check, ties)
     at_check = sizes_of(check[1]) if check is not None else None
     checked = at_check is not None and at_check[0] == key
+    held = {}  # dims no usable probe moves, kept at their base values for these sizes
+    if missing and check is not None and not checked:
+        # the check changed a dim that changes what is saved (the experts a token is routed
+        # to): checked again with those dims at their base values, for which alone the
+        # sizes are then claimed
+        kept = _held_check(session, check, missing)
+        if kept is not None and (sizes_of(kept[1]) or (None,))[0] == key:
+            check, at_check, checked = kept, sizes_of(kept[1]), True
+            held = {d: session.base[d] for d in missing}
+            missing = set()
     out = []
     for i, expr in enumerate(exprs):
         kept = expr.xreplace(fixed) if fixed else expr
@@ -604,9 +621,26 @@ def _fit_extra(session, check, fixed, sizes_of, among=None) -> list | None:
         else:  # the check ran another structure: only a size that moves with nothing stands
             good = i not in failed and not kept.free_symbols and not missing
         out.append(_as_dims(kept) if good else None)
-    if ties:
-        session.tied[sizes_of] = {b: a for b, (a, _) in ties.items()}
+    if ties or held:
+        session.tied[sizes_of] = {**{b: a for b, (a, _) in ties.items()}, **held}
+    if checked:
+        session.saved_check[sizes_of] = check
     return out
+
+
+def _held_check(session, check, dims):
+    """The check's configuration with ``dims`` at their base values, recorded (None when
+    that is the check itself, or the model rejects it)."""
+    values = dict(check[0])
+    for d in dims:
+        values[d] = session.base[d]
+    if values == check[0]:
+        return None
+    try:
+        t, _, _ = session.run(values)
+    except Exception:  # noqa: BLE001 - a configuration the model rejects checks nothing
+        return None
+    return (values, t) if t.key == session.templates[0].key else None
 
 
 def _ties(session, missing, key, sizes_of) -> dict:

@@ -149,6 +149,52 @@ def test_t5_in_bfloat16():
         assert int(memory.activations) == truth, (changes, axes, batch)
 
 
+MIXTRAL = dict(num_hidden_layers=2, hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2,
+               vocab_size=100, num_local_experts=4, max_position_embeddings=64)
+
+
+@functools.lru_cache(maxsize=None)
+def mixtral():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        transformers.logging.set_verbosity_error()
+        model = sc.from_hf(transformers.MixtralConfig(**MIXTRAL, architectures=["MixtralForCausalLM"]))
+    return model, model.count()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_a_mixture_of_experts_saves_what_its_routed_tokens_need(dtype):
+    """Mixtral routes each token to 2 of 4 experts: whichever experts the tokens reach, the
+    rows they save add up to top-k · tokens, so random tokens save what the probe's (every
+    token alike, two experts hit) did. Its routing reads data, so it is recorded on real
+    tensors; a probe with more experts per token saves other tensors, so the sizes are
+    claimed where ``num_experts_per_tok`` keeps its value (and key/value heads, whose
+    doubling would reach the query heads), and say so."""
+    model, count = mixtral()
+    assert {str(c) for c in count.memory().conditions} == {"num_experts_per_tok == 2", "num_key_value_heads == 2"}
+    name = "bfloat16" if dtype == torch.bfloat16 else "float32"
+    for changes, seq, batch in (({}, 16, 2), ({"hidden_size": 64, "num_hidden_layers": 3, "intermediate_size": 96}, 24, 3)):
+        memory = count.subs({**model.values, **changes, "seq_len": seq}).memory(dtype=name, device="cpu",
+                                                                               batch_size=batch)
+        assert memory.undeclared == ()
+        torch.manual_seed(0)
+        module = transformers.MixtralForCausalLM._from_config(
+            transformers.MixtralConfig(**{**MIXTRAL, **changes}), attn_implementation="eager",
+            experts_implementation="eager", dtype=dtype).train()
+        kwargs = dict(token_inputs(batch, seq), use_cache=False)
+        truth = saved_bytes(module, call=lambda: module(**kwargs))
+        assert int(memory.activations) == truth, (changes, seq, batch, name)
+
+
+def test_values_outside_what_was_measured_are_not_counted():
+    """Three experts per token save other tensors than the two measured: the layers that
+    save are then not counted (listed, never a wrong number), the weights still are."""
+    model, count = mixtral()
+    memory = count.subs({**model.values, "num_experts_per_tok": 3}).memory()
+    assert "model.layers.0.mlp.experts" in memory.undeclared
+    assert int(memory.weights) == 4 * int(count.subs(model.values).total)
+
+
 def test_selective_recomputation_drops_the_attention_probabilities():
     """recompute="selective" drops what Korthikanti et al. (2022) recompute: per layer the
     softmax output, its dropout mask and the dropped-out probabilities (3·heads·s² per

@@ -219,6 +219,23 @@ def test_llama_2_7b_config_with_every_option_is_the_zoo():
     assert math.ceil(imported.memory(**plan).total) == 25_469_272_083
 
 
+def test_llama_2_7b_attention_is_measured_where_its_heads_are_equal():
+    """At 32 query and 32 key/value heads transformers' repeat_kv copies nothing; changing
+    either alone saves other tensors, so the two are probed together and the saved sizes
+    are claimed where they are equal: a condition of the formula, and values breaking it
+    leave attention not counted rather than counted wrong."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = sc.from_hf(EXAMPLES / "llama-2-7b", kv_cache=False)
+    count = model.count()
+    assert "num_key_value_heads == num_attention_heads" in {str(c) for c in count.memory().conditions}
+    at = count.subs(model.values).memory(dtype="bf16")
+    assert at.undeclared == () and at.conditions == ()
+    assert int(at.activations) == 127_644_254_208  # the zoo entry's, with the seq² probabilities
+    other = count.subs({**model.values, "num_key_value_heads": 8}).memory(dtype="bf16")
+    assert "model.layers.0.self_attn" in other.undeclared
+
+
 def test_tp_must_divide_the_heads_of_an_import():
     imported, _, _ = pair("llama")  # 4 heads, 64 wide, vocabulary 128
     with pytest.raises(ArgumentError, match="num_attention_heads % 8 == 0"):
