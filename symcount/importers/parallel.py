@@ -41,6 +41,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._torch_tree import flatten
+
 #: products of an activation and a weight that Megatron-LM splits
 _LINEAR = {"mm", "addmm"}
 #: reshapes that may split a projection's features into heads
@@ -80,8 +82,8 @@ class Roles:
     def on_op(self, func, args, out, product=None) -> None:
         torch = self.torch
         name = func._overloadpacket.__name__
-        tensors = [a for a in _flat(args) if isinstance(a, torch.Tensor)]
-        outs = [o for o in _flat(out if isinstance(out, (tuple, list)) else (out,)) if isinstance(o, torch.Tensor)]
+        tensors = [a for a in flatten(args) if isinstance(a, torch.Tensor)]
+        outs = [o for o in flatten(out if isinstance(out, (tuple, list)) else (out,)) if isinstance(o, torch.Tensor)]
         owned = [(t, self.param_of(t)) for t in tensors]
         params = [(t, p) for t, p in owned if p is not None]
         inputs = [(self.raw(t), t.shape[-1] if t.dim() else 1) for t, p in owned if p is None]
@@ -208,11 +210,3 @@ class Roles:
             closed |= {c for c in origin.get(k, empty) if width[c] in vocab}
         bad = {c for c in width if c not in closed or c in spoiled}
         return origin, roles, bad, width
-
-
-def _flat(values):
-    for v in values:
-        if isinstance(v, (list, tuple)):
-            yield from _flat(v)
-        else:
-            yield v

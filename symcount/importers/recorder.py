@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ArgumentError
 from ._common import Uncounted  # noqa: F401 - part of a Recording
+from ._torch_tree import flatten
 from .parallel import Roles
 from .saves import Tracker
 
@@ -490,7 +491,7 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
     floating = next((t.dtype for t in held if t.is_floating_point()), None)
     tracker = Tracker(held, floating)
     roles = Roles(tracker.root, tracker._raw, recorder.param_tensor)
-    roles.note_inputs([*_flat_tensors(args), *_flat_tensors(kwargs)])
+    roles.note_inputs([*flatten(args), *flatten(kwargs or {})])
 
     class Mode(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -539,20 +540,6 @@ def record(module, args=(), kwargs=None, *, state=None) -> Recording:
     uncounted += _custom_functions(outputs, leaves)
     shapes = tuple(_shape(t)[1:] for t in outputs)
     return Recording(recorder.root, recorder.params, shapes, uncounted, parallel, heads)
-
-
-def _flat_tensors(value):
-    """The tensors in args or kwargs (nested lists, tuples and dicts)."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _flat_tensors(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _flat_tensors(v)
 
 
 def _reachable(outputs) -> set:

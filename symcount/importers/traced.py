@@ -631,10 +631,13 @@ def _fit_extra(session, check, fixed, sizes_of, among=None) -> list | None:
 def _held_check(session, check, dims):
     """The check's configuration with ``dims`` at their base values, recorded (None when
     that is the check itself, or the model rejects it)."""
-    values = dict(check[0])
-    for d in dims:
-        values[d] = session.base[d]
-    if values == check[0]:
+    return _recorded(session, {**check[0], **{d: session.base[d] for d in dims}}, check[0])
+
+
+def _recorded(session, values, checked):
+    """``(values, template)`` recorded, or None when ``values`` are the configuration
+    ``checked`` already, the model rejects them or runs other operators there."""
+    if values == checked:
         return None
     try:
         t, _, _ = session.run(values)
@@ -677,13 +680,7 @@ def _tied_check(session, check, ties):
     values = dict(check[0])
     for b, (a, _) in ties.items():
         values[b] = values[a]
-    if values == check[0]:
-        return check
-    try:
-        t, _, _ = session.run(values)
-    except Exception:  # noqa: BLE001 - a configuration the model rejects checks nothing
-        return check
-    return (values, t) if t.key == session.templates[0].key else check
+    return _recorded(session, values, check[0]) or check
 
 
 def numbers(run, values: dict, name: str) -> Traced:

@@ -190,6 +190,21 @@ def test_an_import_splits_as_the_zoo_declares(name, device):
             same(imported, declared, device=device, batch_size=2, dtype=dtype, **plan)
 
 
+def test_an_imported_llama_layer_by_hand():
+    """Bytes per token of one imported Llama layer in bf16 on CUDA under tp = 2, derived by
+    hand as in Korthikanti et al.'s Table 2: each RMS norm keeps its input in float32
+    (4h), the float32 rstd (4) and the normalized rows (2h); q_proj and gate/up read
+    their inputs whole (2h + 2h); split by the devices: the query, the keys and values
+    repeated to every head, the heads' output (8h), the float32 probabilities and their
+    bf16 cast (6as), the MLP's four intermediate tensors (8I)."""
+    imported, _, _ = pair("llama")
+    h, a, I, s, b, t = 64, 4, 128, 64, 2, 2
+    deeper = imported.subs(num_hidden_layers=3).memory(dtype="bf16", batch_size=b, tp=t).activations
+    shallow = imported.memory(dtype="bf16", batch_size=b, tp=t).activations
+    per_token = 2 * (4 * h + 4 + 2 * h) + (2 * h + 2 * h) + (8 * h + 6 * a * s + 8 * I) // t
+    assert int(deeper - shallow) == s * b * per_token
+
+
 def test_an_import_has_the_roles_megatron_gives_llama():
     imported, _, _ = pair("llama")
     roles = {r.name: getattr(r.layer, "weight_roles", None) for r in imported.layers}
